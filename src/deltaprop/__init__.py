@@ -1,0 +1,21 @@
+"""deltaprop: neural networks trained by backpropagation, on a CPU, every δ in view.
+
+>>> import deltaprop as dp
+>>> model = dp.Sequential([dp.Dense(4, 8), dp.Tanh(), dp.Dense(8, 3)], seed=0)
+"""
+from . import init
+from .builders import mlp
+from .gradcheck import GradcheckReport, gradcheck
+from .layers import ELU, GELU, Dense, Identity, Layer, LeakyReLU, ReLU, Sigmoid, Softmax, Softplus, Tanh
+from .losses import MAE, MSE, BinaryCrossEntropy, CrossEntropy, Huber, Loss
+from .model import DenseTrace, Sequential
+from .parameter import Parameter
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "init", "mlp", "gradcheck", "GradcheckReport",
+    "Layer", "Dense", "Identity", "ReLU", "LeakyReLU", "ELU", "GELU", "Sigmoid", "Tanh", "Softplus", "Softmax",
+    "Loss", "MSE", "MAE", "Huber", "BinaryCrossEntropy", "CrossEntropy",
+    "Sequential", "DenseTrace", "Parameter", "__version__",
+]

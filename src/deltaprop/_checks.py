@@ -1,0 +1,81 @@
+"""Input checks shared by layers, losses and models.
+
+Every check raises ``ValueError`` or ``TypeError`` with a message that names the argument
+and states what was expected and what was given, so a user never meets a bare NumPy
+broadcasting error.
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+FLOAT_DTYPES = {"float32": np.float32, "float64": np.float64}
+
+
+def resolve_dtype(dtype) -> np.dtype:
+    """Return ``np.float32`` or ``np.float64`` for a dtype given by name or NumPy type."""
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"dtype must be 'float32' or 'float64', got {dtype!r}") from None
+    if resolved not in (np.float32, np.float64):
+        raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
+    return resolved
+
+
+def as_float_matrix(x, name: str, dtype=None) -> np.ndarray:
+    """Check that ``x`` is a non-empty, finite, numeric 2-D array and return it as ``dtype``.
+
+    ``dtype=None`` keeps a floating dtype and turns integers into float64.
+    """
+    try:
+        array = np.asarray(x)
+    except Exception as exc:  # ragged nested lists and the like
+        raise TypeError(f"{name} must be a 2-D numeric array, could not convert it: {exc}") from None
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be numeric, got an array of dtype {array.dtype}")
+    if array.ndim != 2:
+        hint = " (use X.reshape(-1, 1) for a single feature)" if array.ndim == 1 else ""
+        raise ValueError(
+            f"{name} must be 2-D with shape (n_samples, n_features), got {array.ndim}-D "
+            f"shape {array.shape}{hint}"
+        )
+    if array.shape[0] == 0 or array.shape[1] == 0:
+        raise ValueError(f"{name} is empty: shape {array.shape}, need at least one sample and one feature")
+    if dtype is None:
+        dtype = array.dtype if array.dtype.kind == "f" else np.float64
+    array = np.asarray(array, dtype=dtype)
+    check_finite(array, name)
+    return array
+
+
+def check_finite(array: np.ndarray, name: str) -> None:
+    """Raise ``ValueError`` naming the first non-finite entry of ``array``."""
+    if not np.isfinite(array).all():
+        bad = np.argwhere(~np.isfinite(array))[0]
+        where = ", ".join(str(int(i)) for i in bad)
+        raise ValueError(f"{name} contains NaN or infinity (first at index [{where}]: {array[tuple(bad)]})")
+
+
+def check_positive_int(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be a positive integer, got {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value}")
+    return int(value)
+
+
+def check_number(value, name: str, *, low=None, high=None, low_open=False, high_open=False) -> float:
+    """Check a real hyperparameter against an interval; the message states the interval."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {value!r}")
+    value = float(value)
+    too_low = low is not None and (value <= low if low_open else value < low)
+    too_high = high is not None and (value >= high if high_open else value > high)
+    if not np.isfinite(value) or too_low or too_high:
+        left = "(" if low_open else "["
+        right = ")" if high_open else "]"
+        interval = f"{left}{'-inf' if low is None else low}, {'inf' if high is None else high}{right}"
+        raise ValueError(f"{name} must be in {interval}, got {value}")
+    return value

@@ -1,0 +1,55 @@
+"""Shortcuts that build common networks."""
+from __future__ import annotations
+
+from . import init as initializers
+from .layers import activations
+from .layers.dense import Dense
+from .model import Sequential
+
+
+def default_init(activation) -> str:
+    """He for the ReLU family, Glorot for everything else (sigmoid, tanh, softplus, identity)."""
+    name = activation.lower() if isinstance(activation, str) else type(activation).__name__.lower()
+    name = {"leakyrelu": "leaky_relu"}.get(name, name)
+    return "he_uniform" if name in activations.RELU_FAMILY else "glorot_uniform"
+
+
+def mlp(sizes, activation="relu", *, output_activation=None, init=None, seed=None, dtype="float32",
+        **layer_options) -> Sequential:
+    """A multilayer perceptron ``Dense → activation → … → Dense``.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        ``[n_in, h1, …, n_out]``: at least an input and an output size.
+    activation : str, default "relu"
+        Activation after every hidden Dense (see :func:`deltaprop.layers.activations.get`).
+    output_activation : str or None
+        Activation after the last Dense; None leaves raw outputs (logits for
+        ``CrossEntropy``/``BinaryCrossEntropy``, values for regression losses).
+    init : str or None
+        Weight initializer; None picks ``he_uniform`` for the ReLU family and
+        ``glorot_uniform`` for sigmoid/tanh and the others.
+    seed, dtype
+        Passed to :class:`Sequential`.
+    **layer_options
+        Extra keyword arguments for every Dense.
+
+    Examples
+    --------
+    >>> model = mlp([64, 128, 10], activation="relu", seed=0)
+    """
+    sizes = list(sizes)
+    if len(sizes) < 2:
+        raise ValueError(f"sizes must list at least the input and output sizes, got {sizes!r}")
+    activations.get(activation)  # unknown names fail here, before any layer is built
+    weight_init = init if init is not None else default_init(activation)
+    initializers.get(weight_init)
+    layers = []
+    for index, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(Dense(n_in, n_out, init=weight_init, **layer_options))
+        if index < len(sizes) - 2:
+            layers.append(activations.get(activation))
+    if output_activation is not None:
+        layers.append(activations.get(output_activation))
+    return Sequential(layers, seed=seed, dtype=dtype)

@@ -1,0 +1,6 @@
+"""Layers: Dense, activations, and (later) normalization and dropout."""
+from .activations import ELU, GELU, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Softplus, Tanh
+from .base import Layer
+from .dense import Dense
+
+__all__ = ["Layer", "Dense", "Identity", "ReLU", "LeakyReLU", "ELU", "GELU", "Sigmoid", "Tanh", "Softplus", "Softmax"]

@@ -1,0 +1,97 @@
+"""Dense (fully connected) layer: Z = A·W + b."""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import init as initializers
+from .._checks import check_positive_int
+from ..parameter import Parameter
+from .base import Layer
+
+
+class Dense(Layer):
+    """Fully connected layer ``Z = A·W + b``.
+
+    ``W`` has shape ``(n_in, n_out)``: ``W[i, j]`` joins input ``i`` to unit ``j``.
+    Backward, given δ = ∂L/∂Z::
+
+        ∂L/∂W = Aᵀ·δ        ∂L/∂b = Σ_batch δ        ∂L/∂A = δ·Wᵀ
+
+    Parameters
+    ----------
+    n_in, n_out : int
+        Number of input features and of units.
+    bias : bool, default True
+        Whether to add the bias ``b``.
+    init : str or callable, default ``"glorot_uniform"``
+        Initializer of ``W`` (see :mod:`deltaprop.init`). ``dp.mlp`` picks ``he_uniform`` for
+        the ReLU family instead.
+    bias_init : str or callable, default ``"zeros"``
+        Initializer of ``b``.
+
+    Shape
+    -----
+    input ``(N, n_in)`` → output ``(N, n_out)``.
+    """
+
+    def __init__(self, n_in: int, n_out: int, bias: bool = True, init="glorot_uniform", bias_init="zeros"):
+        super().__init__()
+        self.n_in = check_positive_int(n_in, "n_in")
+        self.n_out = check_positive_int(n_out, "n_out")
+        self.use_bias = bool(bias)
+        self.init = initializers.get(init)
+        self.bias_init = initializers.get(bias_init)
+        self.W = Parameter("W", np.empty((self.n_in, self.n_out), dtype=np.float32))
+        self.b = Parameter("b", np.empty(self.n_out, dtype=np.float32)) if self.use_bias else None
+        self.A_in = None  # the input A kept for ∂L/∂W = Aᵀ·δ
+        self.reset_parameters(np.random.default_rng())
+
+    def reset_parameters(self, rng: np.random.Generator) -> None:
+        dtype = self.W.value.dtype
+        self.W.value = np.ascontiguousarray(self.init((self.n_in, self.n_out), rng, dtype), dtype=dtype)
+        self.W.grad = np.zeros_like(self.W.value)
+        if self.b is not None:
+            self.b.value = np.ascontiguousarray(self.bias_init((self.n_out,), rng, dtype), dtype=dtype)
+            self.b.grad = np.zeros_like(self.b.value)
+
+    def astype(self, dtype) -> None:
+        for param in self.parameters():
+            param.astype(dtype)
+
+    def parameters(self) -> list:
+        return [self.W] if self.b is None else [self.W, self.b]
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        """Z = x·W + b."""
+        if x.ndim != 2 or x.shape[1] != self.n_in:
+            raise ValueError(
+                f"{self.label} expects input of shape (n_samples, {self.n_in}), got shape {x.shape}"
+            )
+        x = np.asarray(x, dtype=self.W.value.dtype)
+        self.A_in = x
+        z = x @ self.W.value
+        if self.b is not None:
+            z += self.b.value
+        return z
+
+    def backward(self, grad_y: np.ndarray) -> np.ndarray:
+        """Given δ = ∂L/∂Z: write ∂L/∂W = Aᵀ·δ and ∂L/∂b = Σδ, return δ·Wᵀ."""
+        if self.A_in is None:
+            raise RuntimeError(f"{self.label}: backward called before forward")
+        np.matmul(self.A_in.T, grad_y, out=self.W.grad)
+        if self.b is not None:
+            np.sum(grad_y, axis=0, out=self.b.grad)
+        return grad_y @ self.W.value.T
+
+    def output_features(self, n_in: int) -> int:
+        return self.n_out
+
+    def describe(self) -> str:
+        return f"Dense({self.n_in}, {self.n_out}{'' if self.use_bias else ', bias=False'})"
+
+    def config(self) -> dict:
+        config = {"n_in": self.n_in, "n_out": self.n_out, "bias": self.use_bias}
+        init_config = initializers.to_config(self.init)
+        if init_config is not None:
+            config["init"] = init_config
+        return config
