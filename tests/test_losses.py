@@ -137,8 +137,8 @@ def test_cross_entropy_bad_labels(labels, message):
 def test_non_finite_targets_and_predictions(bad):
     with pytest.raises(ValueError, match=r"MSE: target contains NaN or infinity \(first at index \[1, 0\]"):
         dp.MSE().forward(np.zeros((2, 1)), np.array([[0.0], [bad]]))
-    with pytest.raises(ValueError, match=r"CrossEntropy: pred contains NaN or infinity"):
-        dp.CrossEntropy().forward(np.array([[0.0, bad]]), [0])
+    with np.errstate(invalid="ignore"):  # a diverged network: the loss is non-finite, not an error
+        assert not np.isfinite(dp.CrossEntropy().forward(np.array([[0.0, bad]]), [0]))
     with pytest.raises(ValueError, match="CrossEntropy: class labels must be integers|NaN"):
         dp.CrossEntropy().forward(np.zeros((1, 2)), np.array([bad]))
 

@@ -9,6 +9,14 @@ from .gradcheck import GradcheckReport, gradcheck
 from .layers import ELU, GELU, Dense, Identity, Layer, LeakyReLU, ReLU, Sigmoid, Softmax, Softplus, Tanh
 from .losses import MAE, MSE, BinaryCrossEntropy, CrossEntropy, Huber, Loss
 from .model import DenseTrace, Sequential
+from .optim import (
+    SGD, Adagrad, Adam, AdamW, CosineAnnealing, ExponentialDecay, LinearWarmup, Optimizer, ReduceLROnPlateau,
+    RMSprop, Schedule, StepDecay, clip_grad_norm, clip_grad_value,
+)
+from .training import (
+    BestOf, Callback, EarlyStopping, History, LambdaCallback, StopAtTarget, TerminateOnNaN, evaluate, fit,
+    fit_best_of,
+)
 from .parameter import Parameter
 
 __version__ = "0.1.0"
@@ -18,4 +26,8 @@ __all__ = [
     "Layer", "Dense", "Identity", "ReLU", "LeakyReLU", "ELU", "GELU", "Sigmoid", "Tanh", "Softplus", "Softmax",
     "Loss", "MSE", "MAE", "Huber", "BinaryCrossEntropy", "CrossEntropy",
     "Sequential", "DenseTrace", "Parameter", "__version__",
+    "Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "clip_grad_norm", "clip_grad_value",
+    "Schedule", "StepDecay", "ExponentialDecay", "CosineAnnealing", "LinearWarmup", "ReduceLROnPlateau",
+    "fit", "evaluate", "fit_best_of", "BestOf", "History", "Callback", "EarlyStopping", "StopAtTarget",
+    "TerminateOnNaN", "LambdaCallback",
 ]

@@ -4,6 +4,10 @@ Values equal PyTorch's with ``reduction="mean"`` (``MSELoss``, ``L1Loss``, ``Hub
 ``BCEWithLogitsLoss``, ``CrossEntropyLoss``). The mean is taken here, so layers never divide
 by the batch size. ``forward`` returns a Python float; ``backward`` returns an array with the
 prediction's shape and dtype.
+
+Targets are checked (shape, NaN/infinity, label range); a non-finite *prediction* is not an
+input error but a diverging network, so it yields a non-finite loss (which ``TerminateOnNaN``
+catches) rather than an exception.
 """
 from __future__ import annotations
 
@@ -63,7 +67,6 @@ def _regression_pair(loss_name: str, pred, target) -> tuple[np.ndarray, np.ndarr
                 f"{loss_name}: pred and target shapes differ: pred {pred.shape}, target {target.shape}"
             )
     target = np.asarray(target, dtype=pred.dtype)
-    check_finite(pred, f"{loss_name}: pred")
     check_finite(target, f"{loss_name}: target")
     return pred, target
 
@@ -208,7 +211,6 @@ class CrossEntropy(Loss):
                 f"CrossEntropy: pred must be logits of shape (n_samples, n_classes >= 2), got shape "
                 f"{pred.shape}; for one output use BinaryCrossEntropy"
             )
-        check_finite(pred, "CrossEntropy: pred")
         n_samples, n_classes = pred.shape
         rows = self._target_rows(target, n_samples, n_classes, pred.dtype)
         shifted = pred - pred.max(axis=1, keepdims=True)

@@ -164,7 +164,11 @@ class Sequential:
         ``training=True`` selects training behaviour (batch statistics, dropout).
         The output of every layer is kept for :meth:`inspect`.
         """
-        out = self._input = self.check_input(X)
+        return self.forward_unchecked(self.check_input(X), training=training)
+
+    def forward_unchecked(self, X: np.ndarray, training: bool = False) -> np.ndarray:
+        """:meth:`forward` for an ``X`` already checked and of the model's dtype (the fit loop's path)."""
+        out = self._input = X
         outputs = self._outputs = []
         for layer in self.layers:
             out = layer.forward(out, training=training)
@@ -191,6 +195,65 @@ class Sequential:
             grad = self.layers[index].backward(grad)
         self._grads = grads
         return grad
+
+    def penalty(self) -> float:
+        """Sum of the layers' weight penalties (L1/L2), part of the reported loss."""
+        return sum(layer.penalty() for layer in self.layers)
+
+    def add_penalty_gradients(self) -> None:
+        """Add each layer's ∂penalty/∂θ to its gradients (fit calls this after backward)."""
+        for layer in self.layers:
+            layer.add_penalty_gradients()
+
+    def seed_generators(self, rng: np.random.Generator) -> None:
+        """Give every layer that draws random numbers (Dropout) its own Generator spawned from ``rng``."""
+        for layer in self.layers:
+            if hasattr(layer, "rng"):
+                layer.rng = rng.spawn(1)[0]
+
+    def fit(self, X, y, **options):
+        """Train by mini-batch backpropagation: forward pass, loss, backward pass, update.
+
+        Parameters
+        ----------
+        X : array (n_samples, n_features)
+        y : array
+            Integer labels or one-hot rows for CrossEntropy; targets for the others.
+        loss : Loss or str
+        optimizer : Optimizer or str
+        epochs : int
+        batch_size : int, default 32
+            The last partial batch is used, not dropped.
+        shuffle : bool, default True
+        validation_split : float in [0, 1), default 0
+            Fraction of rows held out at random (with the fit seed) for validation.
+        validation_data : (X_val, y_val), optional
+        metrics : list of str or Metric, optional
+            "accuracy", "mse", "mae", "r2"; logged for training and validation.
+        callbacks : list of Callback
+        schedule : Schedule, optional
+            Learning rate per epoch from the optimizer's initial lr.
+        clip_norm, clip_value : float, optional
+            Gradient clipping by global norm / by value before each update.
+        seed : int, optional
+            With the model seed, seeds shuffling, the validation split and dropout masks.
+        verbose : int, default 1
+            0 silent; 1 a progress bar on a terminal, one line per epoch otherwise.
+
+        Returns
+        -------
+        History
+            Per-epoch ``loss``, ``val_loss``, metrics, ``lr`` and ``seconds``.
+        """
+        from .training.trainer import fit
+
+        return fit(self, X, y, **options)
+
+    def evaluate(self, X, y, *, loss, metrics=None, batch_size: int = 1024) -> dict:
+        """Loss (with weight penalties) and metrics in eval mode: ``{"loss": …, "accuracy": …}``."""
+        from .training.trainer import evaluate
+
+        return evaluate(self, X, y, loss=loss, metrics=metrics, batch_size=batch_size)
 
     def predict(self, X, batch_size: int = 1024) -> np.ndarray:
         """Inference (eval mode) in batches of ``batch_size`` rows; returns the network's output."""

@@ -40,6 +40,13 @@ class Layer:
         for key, value in state.items():
             getattr(self, key)[...] = value
 
+    def penalty(self) -> float:
+        """Weight penalty added to the loss (L1/L2 on Dense); 0 for most layers."""
+        return 0.0
+
+    def add_penalty_gradients(self) -> None:
+        """Add ∂penalty/∂θ to each Parameter.grad (after backward)."""
+
     def reset_parameters(self, rng: np.random.Generator) -> None:
         """Draw fresh initial parameters from ``rng`` (no-op for layers without weights)."""
 

@@ -1,0 +1,35 @@
+"""Gradient clipping, by global norm and by value."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .._checks import check_number
+
+
+def global_grad_norm(params) -> float:
+    """‖g‖ = √(Σ over every parameter of Σ g²)."""
+    return math.sqrt(sum(float(np.vdot(p.grad, p.grad)) for p in params))
+
+
+def clip_grad_norm(params, max_norm: float) -> float:
+    """Scale all gradients by min(1, max_norm / (‖g‖ + 1e-6)), as ``torch.nn.utils.clip_grad_norm_``.
+
+    Returns the global norm ‖g‖ before clipping.
+    """
+    max_norm = check_number(max_norm, "max_norm", low=0, low_open=True)
+    params = list(params)
+    total = global_grad_norm(params)
+    scale = max_norm / (total + 1e-6)
+    if scale < 1:
+        for p in params:
+            p.grad *= p.grad.dtype.type(scale)
+    return total
+
+
+def clip_grad_value(params, clip_value: float) -> None:
+    """Clamp every gradient element to [−clip_value, clip_value]."""
+    clip_value = check_number(clip_value, "clip_value", low=0, low_open=True)
+    for p in params:
+        np.clip(p.grad, -clip_value, clip_value, out=p.grad)

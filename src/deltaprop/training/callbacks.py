@@ -1,0 +1,189 @@
+"""Callbacks: hooks into the training loop, and a stop flag.
+
+The loop calls, in order: ``on_train_begin``; for each epoch ``on_epoch_begin``, then for each
+batch ``on_backward_end`` (gradients computed, update not yet applied) and ``on_batch_end``
+(after the update); ``on_epoch_end`` with the epoch's logs; ``on_train_end`` however training
+ends (last epoch, a stop, an error or ``KeyboardInterrupt``). Setting ``self.trainer.stop``
+ends training after the current batch.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+class Callback:
+    """Base class; ``self.trainer`` (model, optimizer, loss, history, stop flag) is set by fit."""
+
+    trainer = None
+
+    def set_trainer(self, trainer) -> None:
+        self.trainer = trainer
+
+    def on_train_begin(self, logs: dict) -> None: ...
+    def on_train_end(self, logs: dict) -> None: ...
+    def on_epoch_begin(self, epoch: int, logs: dict) -> None: ...
+    def on_epoch_end(self, epoch: int, logs: dict) -> None: ...
+    def on_backward_end(self, batch: int, logs: dict) -> None: ...
+    def on_batch_end(self, batch: int, logs: dict) -> None: ...
+
+    def stop(self, reason: str, message: str = "") -> None:
+        """Ask the loop to stop after this batch, recording why in the History."""
+        self.trainer.stop = True
+        self.trainer.history.stop_reason = reason
+        self.trainer.history.message = message
+
+
+def _resolve_mode(monitor: str, mode: str) -> str:
+    if mode in ("min", "max"):
+        return mode
+    if mode != "auto":
+        raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
+    name = monitor[4:] if monitor.startswith("val_") else monitor
+    return "max" if name in ("accuracy", "acc", "r2") else "min"
+
+
+def _monitored(callback_name: str, monitor: str, logs: dict) -> float:
+    if monitor not in logs:
+        hint = " (pass validation_split or validation_data, or monitor a training value)" if monitor.startswith("val_") else ""
+        raise ValueError(
+            f"{callback_name} monitors {monitor!r}, which is not among the logged values "
+            f"({', '.join(k for k in logs if k not in ('epoch',))}){hint}"
+        )
+    return logs[monitor]
+
+
+class EarlyStopping(Callback):
+    """Stop when ``monitor`` has not improved by more than ``min_delta`` for ``patience`` epochs.
+
+    With ``restore_best_weights=True`` the weights of the best epoch are put back however
+    training ends: an early stop, the last epoch, or a ``KeyboardInterrupt``.
+
+    Parameters
+    ----------
+    monitor : str, default "val_loss"
+    patience : int, default 0
+        Epochs without improvement tolerated before stopping.
+    min_delta : float, default 0
+    mode : "auto", "min" or "max"
+        "auto" maximises accuracy and R², minimises everything else.
+    restore_best_weights : bool, default True
+    """
+
+    def __init__(self, monitor: str = "val_loss", patience: int = 0, min_delta: float = 0.0, mode: str = "auto",
+                 restore_best_weights: bool = True):
+        if patience < 0:
+            raise ValueError(f"patience must be >= 0, got {patience}")
+        self.monitor = monitor
+        self.patience = int(patience)
+        self.min_delta = abs(float(min_delta))
+        self.mode = _resolve_mode(monitor, mode)
+        self.restore_best_weights = bool(restore_best_weights)
+
+    def on_train_begin(self, logs):
+        self.best = math.inf if self.mode == "min" else -math.inf
+        self.best_epoch = None
+        self.best_weights = None
+        self.wait = 0
+
+    def _improved(self, value: float) -> bool:
+        if self.mode == "min":
+            return value < self.best - self.min_delta
+        return value > self.best + self.min_delta
+
+    def on_epoch_end(self, epoch, logs):
+        value = _monitored("EarlyStopping", self.monitor, logs)
+        if self._improved(value):
+            self.best, self.best_epoch, self.wait = value, epoch, 0
+            if self.restore_best_weights:
+                self.best_weights = self.trainer.snapshot()
+            return
+        self.wait += 1
+        if self.wait > self.patience:
+            self.stop("early_stopping",
+                      f"EarlyStopping: {self.monitor} did not improve for {self.wait} epochs "
+                      f"(best {self.best:.6g} at epoch {self.best_epoch})")
+
+    def on_train_end(self, logs):
+        if self.restore_best_weights and self.best_weights is not None:
+            self.trainer.restore(self.best_weights)
+
+
+class StopAtTarget(Callback):
+    """Stop once ``monitor`` reaches ``target`` (≥ for "max" metrics, ≤ for "min" ones)."""
+
+    def __init__(self, monitor: str = "val_accuracy", target: float = 0.95, mode: str = "auto"):
+        self.monitor = monitor
+        self.target = float(target)
+        self.mode = _resolve_mode(monitor, mode)
+
+    def on_epoch_end(self, epoch, logs):
+        value = _monitored("StopAtTarget", self.monitor, logs)
+        reached = value >= self.target if self.mode == "max" else value <= self.target
+        if reached:
+            self.stop("target_reached", f"StopAtTarget: {self.monitor} = {value:.6g} reached {self.target:g} at epoch {epoch}")
+
+
+class TerminateOnNaN(Callback):
+    """Stop at the first non-finite loss, layer output, gradient or weight.
+
+    Before each update it checks the loss, every layer's output and gradient, and every
+    parameter gradient; after each update, every weight. On the first non-finite value,
+    training stops, the weights go back to the last state in which they were all finite,
+    and the message names the first layer (in the order the algorithm ran) where it appeared.
+    Keeping that state costs one copy of the weights per batch.
+    """
+
+    def on_train_begin(self, logs):
+        self.message = ""
+        self._finite_weights = self.trainer.snapshot()
+
+    def _halt(self, where: str, epoch_batch: str, restore: bool) -> None:
+        if restore:
+            self.trainer.restore(self._finite_weights)
+        message = f"TerminateOnNaN: non-finite value {where} ({epoch_batch}); weights are the last finite ones"
+        self.message = message
+        self.stop("non_finite", message)
+
+    def _first_non_finite(self, loss_value: float):
+        """Where the first non-finite value appeared, in the order the algorithm ran."""
+        model = self.trainer.model
+        for index, output in enumerate(model._outputs):  # forward pass
+            if not np.isfinite(output).all():
+                return f"in the output of {model.layers[index].label}"
+        if not math.isfinite(loss_value):  # loss
+            return "in the loss"
+        for index in range(len(model.layers) - 1, -1, -1):  # backward pass, top layer first
+            layer = model.layers[index]
+            arrays = [model._grads[index]] + [p.grad for p in layer.parameters()]
+            if not all(np.isfinite(a).all() for a in arrays):
+                return f"in the gradient of {layer.label}"
+        return None
+
+    def on_backward_end(self, batch, logs):
+        where = self._first_non_finite(logs["loss"])
+        if where is not None:
+            weights_finite = all(np.isfinite(p.value).all() for p in self.trainer.model.parameters())
+            self._halt(where, f"epoch {logs['epoch']}, batch {batch}", restore=not weights_finite)
+
+    def on_batch_end(self, batch, logs):
+        if self.trainer.stop:
+            return
+        model = self.trainer.model
+        for layer in model.layers:
+            if not all(np.isfinite(p.value).all() for p in layer.parameters()):
+                self._halt(f"in the weights of {layer.label} after the update",
+                           f"epoch {logs['epoch']}, batch {batch}", restore=True)
+                return
+        self.trainer.snapshot(into=self._finite_weights)
+
+
+class LambdaCallback(Callback):
+    """A callback from plain functions: ``LambdaCallback(on_epoch_end=lambda epoch, logs: ...)``."""
+
+    def __init__(self, **hooks):
+        for name, function in hooks.items():
+            if not hasattr(Callback, name) or not name.startswith("on_"):
+                raise ValueError(f"unknown callback hook {name!r}")
+            setattr(self, name, function)

@@ -1,0 +1,50 @@
+"""Checks and splits of training data."""
+from __future__ import annotations
+
+import numpy as np
+
+from .._checks import check_finite, check_number
+
+
+def check_targets(y, n_samples: int, name: str = "y") -> np.ndarray:
+    """Check that ``y`` has one target per sample and no NaN/infinity; return it as an array."""
+    try:
+        y = np.asarray(y)
+    except Exception as exc:
+        raise TypeError(f"{name} must be an array of targets: {exc}") from None
+    if y.ndim not in (1, 2):
+        raise ValueError(f"{name} must be 1-D labels or 2-D targets, got {y.ndim}-D shape {y.shape}")
+    if y.shape[0] != n_samples:
+        raise ValueError(f"X has {n_samples} samples but {name} has {y.shape[0]}")
+    if y.dtype.kind not in "biuf":
+        raise TypeError(
+            f"{name} must be numeric, got dtype {y.dtype} (encode string labels as integers 0..C-1)"
+        )
+    if y.dtype.kind == "f":
+        check_finite(y, name)
+    return y
+
+
+def training_rng(model_seed, fit_seed) -> np.random.Generator:
+    """The Generator for shuffling, validation splits and dropout masks.
+
+    Seeded from both the model seed and the fit seed; fresh entropy only when both are None.
+    """
+    if model_seed is None and fit_seed is None:
+        return np.random.default_rng()
+    entropy = [0 if model_seed is None else int(model_seed) + 1, 0 if fit_seed is None else int(fit_seed) + 1]
+    return np.random.default_rng(np.random.SeedSequence(entropy))
+
+
+def split_validation(X, y, validation_split: float, rng: np.random.Generator):
+    """Hold out a random ``validation_split`` fraction of the rows: (X_train, y_train, X_val, y_val)."""
+    validation_split = check_number(validation_split, "validation_split", low=0, high=1, high_open=True)
+    n_val = int(round(len(X) * validation_split))
+    if validation_split > 0 and (n_val < 1 or n_val >= len(X)):
+        raise ValueError(
+            f"validation_split={validation_split} leaves {n_val} of {len(X)} samples for validation; "
+            "need at least one sample on each side"
+        )
+    order = rng.permutation(len(X))
+    val, train = order[:n_val], np.sort(order[n_val:])
+    return X[train], y[train], X[np.sort(val)], y[np.sort(val)]

@@ -1,0 +1,46 @@
+"""History: per-epoch records of a training run, a dict of lists."""
+from __future__ import annotations
+
+import csv
+import os
+
+
+class History(dict):
+    """``{"epoch": [...], "loss": [...], "val_loss": [...], "accuracy": [...], "lr": [...], "seconds": [...]}``.
+
+    One entry per finished epoch in every list. ``stop_reason`` says why training ended
+    (``"completed"``, ``"early_stopping"``, ``"target_reached"``, ``"non_finite"``,
+    ``"interrupted"``), and ``message`` gives the details when a callback stopped it.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.stop_reason = "completed"
+        self.message = ""
+
+    def append(self, logs: dict) -> None:
+        """Add one epoch's values; keys first seen now are padded with None for earlier epochs."""
+        n_before = len(self.get("epoch", []))
+        for key, value in logs.items():
+            self.setdefault(key, [None] * n_before).append(value)
+        for key, values in self.items():
+            if len(values) == n_before:
+                values.append(None)
+
+    @property
+    def epochs(self) -> int:
+        return len(self.get("epoch", []))
+
+    def to_csv(self, path) -> None:
+        """Write one row per epoch, one column per key, atomically (temporary file, then rename)."""
+        keys = list(self)
+        tmp = f"{path}.tmp{os.getpid()}"
+        with open(tmp, "w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(keys)
+            for row in zip(*(self[key] for key in keys)):
+                writer.writerow(["" if v is None else v for v in row])
+        os.replace(tmp, path)
+
+    def __repr__(self) -> str:
+        return f"History({dict(self)!r}, stop_reason={self.stop_reason!r})"
