@@ -6,7 +6,9 @@
 from . import init
 from .builders import mlp
 from .gradcheck import GradcheckReport, gradcheck
-from .layers import ELU, GELU, Dense, Identity, Layer, LeakyReLU, ReLU, Sigmoid, Softmax, Softplus, Tanh
+from .layers import (
+    ELU, GELU, BatchNorm, Dense, Dropout, Identity, Layer, LayerNorm, LeakyReLU, ReLU, Sigmoid, Softmax, Softplus, Tanh,
+)
 from .losses import MAE, MSE, BinaryCrossEntropy, CrossEntropy, Huber, Loss
 from .model import DenseTrace, Sequential
 from .optim import (
@@ -24,6 +26,7 @@ __version__ = "0.1.0"
 __all__ = [
     "init", "mlp", "gradcheck", "GradcheckReport",
     "Layer", "Dense", "Identity", "ReLU", "LeakyReLU", "ELU", "GELU", "Sigmoid", "Tanh", "Softplus", "Softmax",
+    "BatchNorm", "LayerNorm", "Dropout",
     "Loss", "MSE", "MAE", "Huber", "BinaryCrossEntropy", "CrossEntropy",
     "Sequential", "DenseTrace", "Parameter", "__version__",
     "Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "clip_grad_norm", "clip_grad_value",

@@ -4,7 +4,12 @@ from __future__ import annotations
 from . import init as initializers
 from .layers import activations
 from .layers.dense import Dense
+from .layers.dropout import Dropout
+from .layers.normalization import BatchNorm, LayerNorm
+
 from .model import Sequential
+
+NORMALIZATIONS = {"batchnorm": BatchNorm, "layernorm": LayerNorm}
 
 
 def default_init(activation) -> str:
@@ -14,8 +19,8 @@ def default_init(activation) -> str:
     return "he_uniform" if name in activations.RELU_FAMILY else "glorot_uniform"
 
 
-def mlp(sizes, activation="relu", *, output_activation=None, init=None, seed=None, dtype="float32",
-        **layer_options) -> Sequential:
+def mlp(sizes, activation="relu", *, output_activation=None, init=None, normalization=None, dropout: float = 0.0,
+        seed=None, dtype="float32", **layer_options) -> Sequential:
     """A multilayer perceptron ``Dense → activation → … → Dense``.
 
     Parameters
@@ -30,6 +35,13 @@ def mlp(sizes, activation="relu", *, output_activation=None, init=None, seed=Non
     init : str or None
         Weight initializer; None picks ``he_uniform`` for the ReLU family and
         ``glorot_uniform`` for sigmoid/tanh and the others.
+    normalization : None, "batchnorm" or "layernorm"
+        A normalization layer after every hidden Dense, before its activation.
+        A Dense followed by BatchNorm gets no bias: BatchNorm subtracts the batch
+        mean, which cancels any per-feature bias exactly (its gradient is zero),
+        and BatchNorm's own ``beta`` plays that role.
+    dropout : float, default 0
+        A Dropout(p) after every hidden activation when > 0.
     seed, dtype
         Passed to :class:`Sequential`.
     **layer_options
@@ -45,11 +57,21 @@ def mlp(sizes, activation="relu", *, output_activation=None, init=None, seed=Non
     activations.get(activation)  # unknown names fail here, before any layer is built
     weight_init = init if init is not None else default_init(activation)
     initializers.get(weight_init)
+    if normalization is not None and normalization not in NORMALIZATIONS:
+        raise ValueError(f"normalization must be None, 'batchnorm' or 'layernorm', got {normalization!r}")
     layers = []
     for index, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-        layers.append(Dense(n_in, n_out, init=weight_init, **layer_options))
-        if index < len(sizes) - 2:
+        hidden = index < len(sizes) - 2
+        options = dict(layer_options)
+        if hidden and normalization == "batchnorm":
+            options.setdefault("bias", False)
+        layers.append(Dense(n_in, n_out, init=weight_init, **options))
+        if hidden:
+            if normalization is not None:
+                layers.append(NORMALIZATIONS[normalization](n_out))
             layers.append(activations.get(activation))
+            if dropout:
+                layers.append(Dropout(dropout))
     if output_activation is not None:
         layers.append(activations.get(output_activation))
     return Sequential(layers, seed=seed, dtype=dtype)

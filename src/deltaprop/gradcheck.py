@@ -72,7 +72,8 @@ def gradcheck(obj, x, target=None, *, loss: Loss | None = None, eps: float = 1e-
     * A **Loss**: the scalar is ``loss.forward(x, target)``; checks ∂L/∂pred (named ``"pred"``).
     * A **Layer** or **Sequential**: the scalar is ``loss.forward(obj.forward(x), target)`` when a
       loss is given, otherwise ``Σ R ⊙ obj.forward(x)`` for a fixed random R (so every output
-      element matters). Checks every Parameter (by name) and, with ``check_input``, ∂L/∂x (``"input"``).
+      element matters). Weight penalties (``Dense(l1=…, l2=…)``) are part of the scalar.
+      Checks every Parameter (by name) and, with ``check_input``, ∂L/∂x (``"input"``).
 
     Each numerical derivative is (f(θ + ε) − f(θ − ε)) / 2ε. Random generators in the layers
     (dropout) are replayed so every evaluation sees the same masks.
@@ -137,16 +138,17 @@ def gradcheck(obj, x, target=None, *, loss: Loss | None = None, eps: float = 1e-
         replay()
         out = obj.forward(x, training=training)
         if loss is not None:
-            return loss.forward(out, target)
+            return loss.forward(out, target) + obj.penalty()
         if projection is None:
             projection = rng.standard_normal(out.shape)
-        return float(np.sum(projection * out))
+        return float(np.sum(projection * out)) + obj.penalty()
 
     scalar()
     grad_out = loss.backward() if loss is not None else projection
     replay()
     obj.forward(x, training=training)
     grad_x = np.array(obj.backward(grad_out), dtype=np.float64)
+    obj.add_penalty_gradients()
     params = obj.parameters()
     analytic_grads = {param.name: param.grad.copy() for param in params}
 

@@ -119,10 +119,12 @@ class Sequential:
         return width
 
     def reset_parameters(self, seed: int | None = None) -> None:
-        """Re-draw every initial weight from a Generator seeded with ``seed``."""
+        """Re-draw every initial weight from a Generator seeded with ``seed``, then seed the
+        layers' own Generators (dropout masks) from the same one."""
         rng = np.random.default_rng(seed)
         for layer in self.layers:
             layer.reset_parameters(rng)
+        self.seed_generators(rng)
 
     def parameters(self) -> list:
         """All Parameters, in layer order (each Dense's W before its b)."""
@@ -204,6 +206,10 @@ class Sequential:
         """Add each layer's ∂penalty/∂θ to its gradients (fit calls this after backward)."""
         for layer in self.layers:
             layer.add_penalty_gradients()
+
+    def needs_batch_statistics(self) -> bool:
+        """True when a layer (BatchNorm) needs at least two samples per training batch."""
+        return any(layer.min_training_batch > 1 for layer in self.layers)
 
     def seed_generators(self, rng: np.random.Generator) -> None:
         """Give every layer that draws random numbers (Dropout) its own Generator spawned from ``rng``."""

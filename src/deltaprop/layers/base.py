@@ -16,6 +16,9 @@ class Layer:
     rebuild it.
     """
 
+    #: Smallest batch the layer accepts in training mode (BatchNorm needs 2).
+    min_training_batch = 1
+
     #: The name shown in messages; a Sequential sets it to e.g. ``"layer 2 (Dense)"``.
     label: str
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import init as initializers
-from .._checks import check_positive_int
+from .._checks import check_number, check_positive_int
 from ..parameter import Parameter
 from .base import Layer
 
@@ -28,14 +28,24 @@ class Dense(Layer):
         the ReLU family instead.
     bias_init : str or callable, default ``"zeros"``
         Initializer of ``b``.
+    l1, l2 : float, default 0
+        Weight penalties on ``W`` (not on ``b``), added to the loss that ``fit`` reports and
+        minimises: ``l1·Σ|W| + l2·Σ W²``, with gradient ``l1·sign(W) + 2·l2·W``.
+        Unlike an optimizer's ``weight_decay`` (which changes the update and is not part of
+        the loss), the penalty is part of the objective: it shows in the loss, applies to
+        these layers only, and goes through Adam's adaptive scaling like any gradient.
+        For plain SGD, ``l2=λ/2`` equals ``weight_decay=λ``.
 
     Shape
     -----
     input ``(N, n_in)`` → output ``(N, n_out)``.
     """
 
-    def __init__(self, n_in: int, n_out: int, bias: bool = True, init="glorot_uniform", bias_init="zeros"):
+    def __init__(self, n_in: int, n_out: int, bias: bool = True, init="glorot_uniform", bias_init="zeros",
+                 l1: float = 0.0, l2: float = 0.0):
         super().__init__()
+        self.l1 = check_number(l1, "l1", low=0)
+        self.l2 = check_number(l2, "l2", low=0)
         self.n_in = check_positive_int(n_in, "n_in")
         self.n_out = check_positive_int(n_out, "n_out")
         self.use_bias = bool(bias)
@@ -83,6 +93,22 @@ class Dense(Layer):
             np.sum(grad_y, axis=0, out=self.b.grad)
         return grad_y @ self.W.value.T
 
+    def penalty(self) -> float:
+        """l1·Σ|W| + l2·Σ W²."""
+        total = 0.0
+        if self.l1:
+            total += self.l1 * float(np.abs(self.W.value).sum())
+        if self.l2:
+            total += self.l2 * float(np.vdot(self.W.value, self.W.value))
+        return total
+
+    def add_penalty_gradients(self) -> None:
+        """∂L/∂W += l1·sign(W) + 2·l2·W."""
+        if self.l1:
+            self.W.grad += self.W.value.dtype.type(self.l1) * np.sign(self.W.value)
+        if self.l2:
+            self.W.grad += self.W.value.dtype.type(2 * self.l2) * self.W.value
+
     def output_features(self, n_in: int) -> int:
         return self.n_out
 
@@ -91,6 +117,10 @@ class Dense(Layer):
 
     def config(self) -> dict:
         config = {"n_in": self.n_in, "n_out": self.n_out, "bias": self.use_bias}
+        if self.l1:
+            config["l1"] = self.l1
+        if self.l2:
+            config["l2"] = self.l2
         init_config = initializers.to_config(self.init)
         if init_config is not None:
             config["init"] = init_config

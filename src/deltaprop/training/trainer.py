@@ -73,6 +73,18 @@ def evaluate(model, X, y, *, loss, metrics=None, batch_size: int = 1024) -> dict
     return results
 
 
+def batch_bounds(n_samples: int, batch_size: int, merge_single: bool = False) -> list:
+    """(start, stop) of each mini-batch; the last partial batch is used, not dropped.
+
+    With ``merge_single`` (a model with BatchNorm, which cannot normalize one sample), a last
+    batch of a single sample joins the batch before it.
+    """
+    bounds = [(start, min(start + batch_size, n_samples)) for start in range(0, n_samples, batch_size)]
+    if merge_single and len(bounds) > 1 and bounds[-1][1] - bounds[-1][0] == 1:
+        bounds[-2:] = [(bounds[-2][0], n_samples)]
+    return bounds
+
+
 def _check_callbacks(callbacks) -> list:
     callbacks = list(callbacks or ())
     for callback in callbacks:
@@ -114,7 +126,8 @@ def fit(model, X, y, *, loss, optimizer, epochs: int, batch_size: int = 32, shuf
     model.seed_generators(rng)
 
     n_samples = X.shape[0]
-    n_batches = -(-n_samples // batch_size)  # the last partial batch is used, not dropped
+    bounds = batch_bounds(n_samples, batch_size, merge_single=model.needs_batch_statistics())
+    n_batches = len(bounds)
     params = model.parameters()
     base_lr = optimizer.lr
     history = History()
@@ -140,8 +153,8 @@ def fit(model, X, y, *, loss, optimizer, epochs: int, batch_size: int = 32, shuf
             loss_sum, seen = 0.0, 0
             outputs = [] if metric_list else None
             running = {}
-            for batch in range(n_batches):
-                index = order[batch * batch_size:(batch + 1) * batch_size]
+            for batch, (start, stop) in enumerate(bounds):
+                index = order[start:stop]
                 X_batch, y_batch = X[index], y[index]
                 # 1. forward pass, 2. loss, 3. backward pass
                 out = model.forward_unchecked(X_batch, training=True)

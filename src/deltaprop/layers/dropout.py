@@ -1,0 +1,49 @@
+"""Dropout: randomly silence units in training, so no unit can rely on another."""
+from __future__ import annotations
+
+import numpy as np
+
+from .._checks import check_number
+from .base import Layer
+
+
+class Dropout(Layer):
+    """Inverted dropout.
+
+    Training mode: each element is kept with probability 1 − p and scaled by 1/(1 − p), so the
+    expected output equals the input::
+
+        y = x ⊙ m / (1 − p),   m ~ Bernoulli(1 − p),   ∂L/∂x = ∂L/∂y ⊙ m / (1 − p)
+
+    Eval mode: the identity. Masks come from ``self.rng``, a Generator that ``fit`` (and the
+    Sequential constructor) seed from the model and fit seeds, so runs are reproducible.
+
+    Parameters
+    ----------
+    p : float in [0, 1)
+        Probability of dropping an element.
+
+    Shape
+    -----
+    any → same.
+    """
+
+    def __init__(self, p: float = 0.5):
+        super().__init__()
+        self.p = check_number(p, "p", low=0, high=1, high_open=True)
+        self.rng = np.random.default_rng()
+        self.mask = None
+
+    def forward(self, x, training=False):
+        if not training or self.p == 0:
+            self.mask = None
+            return x
+        keep = self.rng.random(x.shape, dtype=x.dtype) >= self.p
+        self.mask = keep * x.dtype.type(1.0 / (1.0 - self.p))
+        return x * self.mask
+
+    def backward(self, grad_y):
+        return grad_y if self.mask is None else grad_y * self.mask
+
+    def config(self):
+        return {"p": self.p}

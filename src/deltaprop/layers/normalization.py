@@ -1,0 +1,166 @@
+"""BatchNorm and LayerNorm: normalize, then scale by γ and shift by β."""
+from __future__ import annotations
+
+import numpy as np
+
+from .._checks import check_number, check_positive_int
+from ..parameter import Parameter
+from .base import Layer
+
+
+class _Normalization(Layer):
+    def __init__(self, n_features: int, eps: float, affine: bool):
+        super().__init__()
+        self.n_features = self.n_in = check_positive_int(n_features, "n_features")
+        self.eps = check_number(eps, "eps", low=0, low_open=True)
+        self.affine = bool(affine)
+        self.gamma = Parameter("gamma", np.ones(self.n_features, dtype=np.float32)) if self.affine else None
+        self.beta = Parameter("beta", np.zeros(self.n_features, dtype=np.float32)) if self.affine else None
+        self.X_hat = None
+        self.inv_std = None
+
+    def parameters(self) -> list:
+        return [self.gamma, self.beta] if self.affine else []
+
+    def reset_parameters(self, rng):
+        if self.affine:
+            self.gamma.value[...] = 1
+            self.beta.value[...] = 0
+
+    def astype(self, dtype):
+        for param in self.parameters():
+            param.astype(dtype)
+        for key in self.state():
+            setattr(self, key, np.ascontiguousarray(getattr(self, key), dtype=dtype))
+
+    def _check(self, x):
+        if x.ndim != 2 or x.shape[1] != self.n_features:
+            raise ValueError(f"{self.label} expects input of shape (n_samples, {self.n_features}), got shape {x.shape}")
+
+    def _scale_shift(self, x_hat):
+        if not self.affine:
+            return x_hat
+        return x_hat * self.gamma.value + self.beta.value
+
+    def _grad_x_hat(self, grad_y):
+        """∂L/∂x̂ = ∂L/∂y · γ, writing ∂L/∂γ = Σ ∂L/∂y · x̂ and ∂L/∂β = Σ ∂L/∂y (over the batch)."""
+        if self.X_hat is None:
+            raise RuntimeError(f"{self.label}: backward called before forward")
+        if not self.affine:
+            return grad_y
+        np.sum(grad_y * self.X_hat, axis=0, out=self.gamma.grad)
+        np.sum(grad_y, axis=0, out=self.beta.grad)
+        return grad_y * self.gamma.value
+
+
+class BatchNorm(_Normalization):
+    """Batch normalization over the batch axis (``torch.nn.BatchNorm1d``).
+
+    Training mode, with μ and σ² the batch mean and *biased* variance of each feature::
+
+        x̂ = (x − μ) / √(σ² + ε),   y = γ·x̂ + β
+        running_mean ← (1 − m)·running_mean + m·μ
+        running_var  ← (1 − m)·running_var  + m·σ²·N/(N − 1)      (unbiased estimate)
+
+    Eval mode uses the running statistics in place of μ and σ². Backward in training mode
+    (the batch statistics depend on every row)::
+
+        ∂L/∂x = (1/√(σ² + ε)) · (g − mean(g) − x̂·mean(g·x̂)),   g = ∂L/∂y · γ
+
+    ``running_mean`` and ``running_var`` are state saved with the model, not parameters.
+
+    Parameters
+    ----------
+    n_features : int
+    momentum : float, default 0.1
+        m in the running averages, in [0, 1].
+    eps : float, default 1e-5
+    affine : bool, default True
+        Learn γ (initially 1) and β (initially 0).
+
+    Shape
+    -----
+    ``(N, n_features)`` → ``(N, n_features)``; N >= 2 in training mode.
+    """
+
+    min_training_batch = 2
+
+    def __init__(self, n_features: int, momentum: float = 0.1, eps: float = 1e-5, affine: bool = True):
+        super().__init__(n_features, eps, affine)
+        self.momentum = check_number(momentum, "momentum", low=0, high=1)
+        self.running_mean = np.zeros(self.n_features, dtype=np.float32)
+        self.running_var = np.ones(self.n_features, dtype=np.float32)
+        self._trained_batch = False
+
+    def state(self) -> dict:
+        return {"running_mean": self.running_mean, "running_var": self.running_var}
+
+    def forward(self, x, training=False):
+        self._check(x)
+        self._trained_batch = training
+        if training:
+            n = x.shape[0]
+            if n < 2:
+                raise ValueError(
+                    f"{self.label} needs at least 2 samples per batch in training mode to estimate a "
+                    f"variance, got a batch of {n} (use a larger batch_size, or avoid a last batch of 1)"
+                )
+            mean = x.mean(axis=0)
+            centered = x - mean
+            var = np.mean(centered * centered, axis=0)
+            m = self.momentum
+            self.running_mean *= 1 - m
+            self.running_mean += m * mean
+            self.running_var *= 1 - m
+            self.running_var += (m * n / (n - 1)) * var
+        else:
+            centered = x - self.running_mean
+            var = self.running_var
+        self.inv_std = 1.0 / np.sqrt(var + x.dtype.type(self.eps))
+        self.X_hat = centered * self.inv_std
+        return self._scale_shift(self.X_hat)
+
+    def backward(self, grad_y):
+        g = self._grad_x_hat(grad_y)
+        if not self._trained_batch:  # eval mode: the statistics are constants
+            return g * self.inv_std
+        x_hat = self.X_hat
+        return self.inv_std * (g - g.mean(axis=0) - x_hat * np.mean(g * x_hat, axis=0))
+
+    def config(self):
+        return {"n_features": self.n_features, "momentum": self.momentum, "eps": self.eps, "affine": self.affine}
+
+
+class LayerNorm(_Normalization):
+    """Layer normalization over the features of each sample (``torch.nn.LayerNorm(n_features)``).
+
+    With μ and σ² the mean and biased variance of each row::
+
+        x̂ = (x − μ) / √(σ² + ε),   y = γ·x̂ + β
+        ∂L/∂x = (1/√(σ² + ε)) · (g − mean_row(g) − x̂·mean_row(g·x̂)),   g = ∂L/∂y · γ
+
+    Same in training and eval mode; no running statistics.
+
+    Shape
+    -----
+    ``(N, n_features)`` → ``(N, n_features)``.
+    """
+
+    def __init__(self, n_features: int, eps: float = 1e-5, affine: bool = True):
+        super().__init__(n_features, eps, affine)
+
+    def forward(self, x, training=False):
+        self._check(x)
+        centered = x - x.mean(axis=1, keepdims=True)
+        var = np.mean(centered * centered, axis=1, keepdims=True)
+        self.inv_std = 1.0 / np.sqrt(var + x.dtype.type(self.eps))
+        self.X_hat = centered * self.inv_std
+        return self._scale_shift(self.X_hat)
+
+    def backward(self, grad_y):
+        g = self._grad_x_hat(grad_y)
+        x_hat = self.X_hat
+        return self.inv_std * (g - g.mean(axis=1, keepdims=True) - x_hat * np.mean(g * x_hat, axis=1, keepdims=True))
+
+    def config(self):
+        return {"n_features": self.n_features, "eps": self.eps, "affine": self.affine}
