@@ -20,6 +20,8 @@ from .training import (
     fit_best_of,
 )
 from .parameter import Parameter
+from .io import Checkpoint, ModelFileError, load, load_checkpoint, save
+from .preprocessing import Preprocessor
 
 __version__ = "0.1.0"
 
@@ -33,4 +35,14 @@ __all__ = [
     "Schedule", "StepDecay", "ExponentialDecay", "CosineAnnealing", "LinearWarmup", "ReduceLROnPlateau",
     "fit", "evaluate", "fit_best_of", "BestOf", "History", "Callback", "EarlyStopping", "StopAtTarget",
     "TerminateOnNaN", "LambdaCallback",
+    "save", "load", "load_checkpoint", "Checkpoint", "ModelFileError", "Preprocessor", "datasets",
 ]
+
+
+def __getattr__(name):
+    # dp.datasets needs pandas (an extra): import it on first use, not with the core
+    if name == "datasets":
+        import importlib
+
+        return importlib.import_module(".datasets", __name__)
+    raise AttributeError(f"module 'deltaprop' has no attribute {name!r}")

@@ -77,6 +77,7 @@ class Sequential:
             layer.astype(self.dtype)
         self.reset_parameters(seed)
         self._name_parameters()
+        self.preprocessing = None  # a Preprocessor when trained from a table (saved with the model)
         self._input = None
         self._outputs: list = []
         self._grads: list = []

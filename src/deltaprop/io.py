@@ -1,0 +1,310 @@
+"""Model files: ``save`` and ``load`` in the safetensors format — the one place that reads them.
+
+Layout of a file written by :func:`save`:
+
+* tensors — each parameter under its name (``"0.W"``, ``"0.b"``), each layer state array under
+  ``"<layer index>.<key>"`` (``"1.running_mean"``), and optionally the optimizer state under
+  ``"optimizer/<parameter name>/<key>"``;
+* header metadata, key ``"deltaprop"`` — a JSON object: format version, deltaprop version,
+  dtype, the architecture (a list of ``{"type": layer class, "config": constructor arguments}``),
+  the preprocessing (or null), and optionally the optimizer's type, hyperparameters and step
+  counts and the training step.
+
+Loading never unpickles or evaluates anything: it reads the header with the safetensors
+library, builds only layer types listed in :data:`LAYER_TYPES` from plain JSON arguments, and
+checks every tensor against the architecture. Any problem raises :class:`ModelFileError`.
+"""
+from __future__ import annotations
+
+import json
+import os
+import struct
+import tempfile
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import layers as layer_module
+from .optim import OPTIMIZERS
+from .preprocessing import Preprocessor
+
+FORMAT = "deltaprop-model"
+FORMAT_VERSION = 1
+METADATA_KEY = "deltaprop"
+OPTIMIZER_PREFIX = "optimizer/"
+LAYER_TYPES = {name: getattr(layer_module, name) for name in layer_module.__all__ if name != "Layer"}
+DTYPES = {"float32": np.float32, "float64": np.float64}
+
+
+class ModelFileError(ValueError):
+    """A model file that cannot be loaded; the message names the file and the problem."""
+
+
+@dataclass
+class Checkpoint:
+    """What :func:`load_checkpoint` returns: the model, the optimizer (or None) and the training step."""
+
+    model: object
+    optimizer: object
+    step: int
+
+
+# ---------------------------------------------------------------------------------------- save
+def architecture(model) -> list:
+    """``[{"type": "Dense", "config": {...}}, ...]`` — the layers as plain JSON data."""
+    entries = []
+    for index, layer in enumerate(model.layers):
+        name = type(layer).__name__
+        if LAYER_TYPES.get(name) is not type(layer):
+            raise TypeError(f"layer {index} ({name}) is not a built-in deltaprop layer and cannot be saved")
+        entries.append({"type": name, "config": layer.config()})
+    return entries
+
+
+def _tensors_and_metadata(model, optimizer, step) -> tuple[dict, dict]:
+    from . import __version__
+
+    tensors = {}
+    for index, layer in enumerate(model.layers):
+        for param in layer.parameters():
+            tensors[param.name] = np.ascontiguousarray(param.value)
+        for key, value in layer.state().items():
+            tensors[f"{index}.{key}"] = np.ascontiguousarray(value)
+    header = {
+        "format": FORMAT, "format_version": FORMAT_VERSION, "deltaprop_version": __version__,
+        "dtype": np.dtype(model.dtype).name, "architecture": architecture(model),
+        "preprocessing": None if model.preprocessing is None else model.preprocessing.to_config(),
+    }
+    if optimizer is not None:
+        state_dict = optimizer.state_dict()
+        steps = {}
+        for param_name, state in state_dict["state"].items():
+            for key, value in state.items():
+                if isinstance(value, np.ndarray):
+                    tensors[f"{OPTIMIZER_PREFIX}{param_name}/{key}"] = np.ascontiguousarray(value)
+                else:
+                    steps.setdefault(param_name, {})[key] = value
+        header["optimizer"] = {"type": state_dict["type"], "lr": state_dict["lr"],
+                               "hyper": state_dict["hyper"], "scalars": steps}
+    if step is not None:
+        header["step"] = int(step)
+    return tensors, {METADATA_KEY: json.dumps(header)}
+
+
+def save(model, path, *, optimizer=None, step: int | None = None) -> None:
+    """Write ``model`` (and optionally its optimizer state and training step) to ``path``.
+
+    The write is atomic: the bytes go to a temporary file in the same folder, which is flushed,
+    fsynced and renamed over ``path``. An interrupted save leaves any earlier file at ``path``
+    untouched and no partial file behind.
+    """
+    from safetensors.numpy import save as safetensors_bytes
+
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise ValueError(f"cannot save to {path}: folder {folder} does not exist")
+    if os.path.isdir(path):
+        raise ValueError(f"cannot save to {path}: it is a folder")
+    tensors, metadata = _tensors_and_metadata(model, optimizer, step)
+    data = safetensors_bytes(tensors, metadata=metadata)
+    handle, temporary = tempfile.mkstemp(prefix=".deltaprop-", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+    _fsync_folder(folder)
+
+
+def _fsync_folder(folder: str) -> None:
+    """Make the rename itself durable (where the platform allows opening a folder)."""
+    try:
+        descriptor = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)
+
+
+# ---------------------------------------------------------------------------------------- load
+def _read(path: str) -> tuple[dict, dict]:
+    """The header metadata (parsed) and the tensors of a safetensors file, checked for shape."""
+    from safetensors.numpy import load as safetensors_load
+
+    if not os.path.exists(path):
+        raise ModelFileError(f"{path}: no such file")
+    if os.path.isdir(path):
+        raise ModelFileError(f"{path}: is a folder, not a model file")
+    with open(path, "rb") as file:
+        data = file.read()
+    if len(data) == 0:
+        raise ModelFileError(f"{path}: the file is empty")
+    if len(data) < 8:
+        raise ModelFileError(f"{path}: only {len(data)} bytes, too short to be a safetensors file")
+    (header_length,) = struct.unpack("<Q", data[:8])
+    if header_length > len(data) - 8:
+        raise ModelFileError(f"{path}: header length {header_length} runs past the end of the file "
+                             f"({len(data)} bytes): truncated, or not a safetensors file")
+    try:
+        header_text = data[8:8 + header_length].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ModelFileError(f"{path}: the header is not UTF-8 text (byte {exc.start}): not a safetensors file") \
+            from None
+    try:
+        header = json.loads(header_text)
+    except json.JSONDecodeError as exc:
+        raise ModelFileError(f"{path}: the header is not valid JSON ({exc.msg} at character {exc.pos})") from None
+    if not isinstance(header, dict):
+        raise ModelFileError(f"{path}: the header is not a JSON object")
+    metadata = header.get("__metadata__") or {}
+    if not isinstance(metadata, dict) or METADATA_KEY not in metadata:
+        raise ModelFileError(f"{path}: a safetensors file without deltaprop metadata (not a deltaprop model)")
+    try:
+        info = json.loads(metadata[METADATA_KEY])
+    except (TypeError, json.JSONDecodeError) as exc:
+        raise ModelFileError(f"{path}: the deltaprop metadata is not valid JSON ({exc})") from None
+    if not isinstance(info, dict) or info.get("format") != FORMAT:
+        raise ModelFileError(f"{path}: the deltaprop metadata does not describe a model (format {FORMAT!r})")
+    if info.get("format_version") != FORMAT_VERSION:
+        raise ModelFileError(f"{path}: model format version {info.get('format_version')!r} is not supported "
+                             f"(this deltaprop reads version {FORMAT_VERSION})")
+    try:
+        tensors = safetensors_load(data)
+    except Exception as exc:  # the safetensors library raises its own types for every malformed layout
+        raise ModelFileError(f"{path}: invalid safetensors data: {exc}") from None
+    return info, tensors
+
+
+def _build(info: dict, path: str):
+    from .model import Sequential
+
+    dtype_name = info.get("dtype")
+    if dtype_name not in DTYPES:
+        raise ModelFileError(f"{path}: dtype {dtype_name!r} is not one of {', '.join(DTYPES)}")
+    entries = info.get("architecture")
+    if not isinstance(entries, list) or not entries:
+        raise ModelFileError(f"{path}: the architecture must be a non-empty list of layers")
+    layers = []
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, dict) or not isinstance(entry.get("config", {}), dict):
+            raise ModelFileError(f"{path}: layer {index}: expected {{\"type\": ..., \"config\": {{...}}}}")
+        layer_type = entry.get("type")
+        cls = LAYER_TYPES.get(layer_type) if isinstance(layer_type, str) else None
+        if cls is None:
+            raise ModelFileError(f"{path}: layer {index}: unknown layer type {layer_type!r} "
+                                 f"(known: {', '.join(LAYER_TYPES)})")
+        try:
+            layers.append(cls(**entry.get("config", {})))
+        except (TypeError, ValueError) as exc:
+            raise ModelFileError(f"{path}: layer {index} ({layer_type}): bad arguments: {exc}") from None
+    try:
+        model = Sequential(layers, dtype=dtype_name)
+    except (TypeError, ValueError) as exc:
+        raise ModelFileError(f"{path}: the architecture is inconsistent: {exc}") from None
+    if info.get("preprocessing") is not None:
+        try:
+            model.preprocessing = Preprocessor.from_config(info["preprocessing"])
+        except (TypeError, ValueError) as exc:
+            raise ModelFileError(f"{path}: bad preprocessing: {exc}") from None
+        if model.n_in is not None and model.preprocessing.n_inputs != model.n_in:
+            raise ModelFileError(f"{path}: preprocessing gives {model.preprocessing.n_inputs} inputs but the "
+                                 f"network takes {model.n_in}")
+    return model
+
+
+def _expected_tensors(model) -> dict:
+    """name → (array to fill) for every parameter and state array of the model."""
+    targets = {}
+    for index, layer in enumerate(model.layers):
+        for param in layer.parameters():
+            targets[param.name] = param.value
+        for key, value in layer.state().items():
+            targets[f"{index}.{key}"] = value
+    return targets
+
+
+def _check_tensor(name: str, value: np.ndarray, expected: np.ndarray, path: str) -> None:
+    if value.shape != expected.shape:
+        raise ModelFileError(f"{path}: tensor {name!r} has shape {value.shape}, the architecture needs "
+                             f"{expected.shape}")
+    if value.dtype != expected.dtype:
+        raise ModelFileError(f"{path}: tensor {name!r} has dtype {value.dtype}, the model's dtype is "
+                             f"{expected.dtype}")
+    if not np.isfinite(value).all():
+        raise ModelFileError(f"{path}: tensor {name!r} holds non-finite values (NaN or infinity)")
+
+
+def _fill(model, tensors: dict, path: str) -> None:
+    expected = _expected_tensors(model)
+    own = {name: value for name, value in tensors.items() if not name.startswith(OPTIMIZER_PREFIX)}
+    missing = [name for name in expected if name not in own]
+    if missing:
+        raise ModelFileError(f"{path}: missing tensor(s) {', '.join(map(repr, missing))}")
+    extra = [name for name in own if name not in expected]
+    if extra:
+        raise ModelFileError(f"{path}: unexpected tensor(s) {', '.join(map(repr, extra))} not in the architecture")
+    for name, target in expected.items():
+        _check_tensor(name, own[name], target, path)
+        target[...] = own[name]
+
+
+def _optimizer(info: dict, tensors: dict, model, path: str):
+    spec = info.get("optimizer")
+    if spec is None:
+        return None
+    try:
+        cls = OPTIMIZERS[str(spec["type"]).lower()]
+        optimizer = cls(lr=spec["lr"], **spec["hyper"])
+        state = {}
+        params = {param.name: param for param in model.parameters()}
+        for name, value in tensors.items():
+            if not name.startswith(OPTIMIZER_PREFIX):
+                continue
+            param_name, _, key = name[len(OPTIMIZER_PREFIX):].rpartition("/")
+            if param_name not in params:
+                raise ModelFileError(f"{path}: optimizer tensor {name!r} belongs to no parameter")
+            if value.shape != params[param_name].value.shape or not np.isfinite(value).all():
+                raise ModelFileError(f"{path}: optimizer tensor {name!r} has the wrong shape or non-finite values")
+            state.setdefault(param_name, {})[key] = value.copy()
+        for param_name, scalars in spec.get("scalars", {}).items():
+            state.setdefault(param_name, {}).update(scalars)
+        optimizer.load_state_dict({"type": cls.__name__, "lr": spec["lr"], "hyper": spec["hyper"], "state": state})
+    except ModelFileError:
+        raise
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelFileError(f"{path}: bad optimizer state: {exc!r}") from None
+    return optimizer
+
+
+def load_checkpoint(path) -> Checkpoint:
+    """The model, optimizer (None if the file has none) and training step (0 if none) saved at ``path``."""
+    path = os.fspath(path)
+    info, tensors = _read(path)
+    model = _build(info, path)
+    _fill(model, tensors, path)
+    optimizer = _optimizer(info, tensors, model, path)
+    step = info.get("step", 0)
+    if not isinstance(step, int) or step < 0:
+        raise ModelFileError(f"{path}: step must be a non-negative integer, got {step!r}")
+    return Checkpoint(model, optimizer, step)
+
+
+def load(path):
+    """The model saved at ``path`` by :func:`save` (a Sequential, with ``.preprocessing`` if it had one).
+
+    Raises
+    ------
+    ModelFileError
+        For any file that is not a complete, consistent deltaprop model; the message says why.
+    """
+    return load_checkpoint(path).model
