@@ -45,7 +45,7 @@ def test_early_stop_restores_the_best_weights(data):
     assert history.stop_reason == "early_stopping" and history.epochs < 200
     best = int(np.argmin(record.val_loss))
     assert_same_weights(weights_of(model), record.weights[best])
-    assert "did not improve for 2 epochs" in history.message
+    assert "did not improve for 1 epoch(s)" in history.message   # patience 1: one epoch without improvement
 
 
 def test_last_epoch_restores_the_best_weights(data):

@@ -47,6 +47,7 @@ class Checkpoint:
     model: object
     optimizer: object
     step: int
+    info: dict  # free-form run information saved with the model (the CLI keeps its data and split here)
 
 
 # ---------------------------------------------------------------------------------------- save
@@ -61,7 +62,7 @@ def architecture(model) -> list:
     return entries
 
 
-def _tensors_and_metadata(model, optimizer, step) -> tuple[dict, dict]:
+def _tensors_and_metadata(model, optimizer, step, info=None) -> tuple[dict, dict]:
     from . import __version__
 
     tensors = {}
@@ -88,11 +89,15 @@ def _tensors_and_metadata(model, optimizer, step) -> tuple[dict, dict]:
                                "hyper": state_dict["hyper"], "scalars": steps}
     if step is not None:
         header["step"] = int(step)
+    if info:
+        header["info"] = info
     return tensors, {METADATA_KEY: json.dumps(header)}
 
 
-def save(model, path, *, optimizer=None, step: int | None = None) -> None:
+def save(model, path, *, optimizer=None, step: int | None = None, info: dict | None = None) -> None:
     """Write ``model`` (and optionally its optimizer state and training step) to ``path``.
+
+    ``info`` is any JSON-serialisable dict to keep with the model (where its data came from).
 
     The write is atomic: the bytes go to a temporary file in the same folder, which is flushed,
     fsynced and renamed over ``path``. An interrupted save leaves any earlier file at ``path``
@@ -106,7 +111,7 @@ def save(model, path, *, optimizer=None, step: int | None = None) -> None:
         raise ValueError(f"cannot save to {path}: folder {folder} does not exist")
     if os.path.isdir(path):
         raise ValueError(f"cannot save to {path}: it is a folder")
-    tensors, metadata = _tensors_and_metadata(model, optimizer, step)
+    tensors, metadata = _tensors_and_metadata(model, optimizer, step, info)
     data = safetensors_bytes(tensors, metadata=metadata)
     handle, temporary = tempfile.mkstemp(prefix=".deltaprop-", suffix=".tmp", dir=folder)
     try:
@@ -296,7 +301,10 @@ def load_checkpoint(path) -> Checkpoint:
     step = info.get("step", 0)
     if not isinstance(step, int) or step < 0:
         raise ModelFileError(f"{path}: step must be a non-negative integer, got {step!r}")
-    return Checkpoint(model, optimizer, step)
+    info_dict = info.get("info", {})
+    if not isinstance(info_dict, dict):
+        raise ModelFileError(f"{path}: info must be a JSON object")
+    return Checkpoint(model, optimizer, step, info_dict)
 
 
 def load(path):

@@ -100,10 +100,10 @@ class EarlyStopping(Callback):
                 self.best_weights = self.trainer.snapshot()
             return
         self.wait += 1
-        if self.wait > self.patience:
+        if self.wait >= max(self.patience, 1):  # patience epochs without improvement, as in Keras
             self.stop("early_stopping",
-                      f"EarlyStopping: {self.monitor} did not improve for {self.wait} epochs "
-                      f"(best {self.best:.6g} at epoch {self.best_epoch})")
+                      f"EarlyStopping: {self.monitor} did not improve for {self.wait} epoch(s) "
+                      f"(best {self.best:.6g} at epoch {self.best_epoch + 1})")
 
     def on_train_end(self, logs):
         if self.restore_best_weights and self.best_weights is not None:

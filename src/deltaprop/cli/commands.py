@@ -1,0 +1,184 @@
+"""``deltaprop evaluate | predict | summary | datasets | gradcheck``."""
+from __future__ import annotations
+
+import os
+import sys
+
+import numpy as np
+
+from .tables import print_table
+
+
+def version_or_help(parser):
+    def run(args) -> int:
+        if args.version:
+            from .. import __version__
+            print(f"deltaprop {__version__}")
+            return 0
+        parser.print_help()
+        return 2
+    return run
+
+
+def _load_model(path: str):
+    from ..io import load_checkpoint
+
+    checkpoint = load_checkpoint(path)
+    if checkpoint.model.preprocessing is None:
+        raise ValueError(f"{path}: the model has no saved preprocessing (it was not trained by 'deltaprop train'); "
+                         "use it from Python with model.predict")
+    return checkpoint
+
+
+def _rows(args, checkpoint):
+    """The table to use and the rows of it (all, or the held-out test rows of the training run)."""
+    from .. import datasets
+
+    pre = checkpoint.model.preprocessing
+    target = getattr(args, "target", None) or checkpoint.info.get("target")
+    if args.data in datasets.BUILTIN:
+        target = None
+    table = datasets.load(args.data, target)
+    if args.split == "test":
+        info = checkpoint.info
+        if info.get("data") != args.data:
+            raise ValueError(f"--split test replays the training run's split, but the model was trained on "
+                             f"{info.get('data')!r}, not {args.data!r}")
+        rows = datasets.split(table, test_split=info.get("test_split"), task=info.get("task", pre.task),
+                              seed=info.get("seed", 0)).test_rows
+        table = table.subset(rows)
+    return table
+
+
+def evaluate(args) -> int:
+    from .. import losses
+    from .train import regression_metrics
+
+    checkpoint = _load_model(args.model)
+    model, pre = checkpoint.model, checkpoint.model.preprocessing
+    table = _rows(args, checkpoint)
+    X = pre.transform(table.features, table.source)
+    y = pre.encode_target(table.target, table.source)
+    output = model.predict(X)
+    loss = checkpoint.info.get("loss", "cross_entropy" if pre.task == "classification" else "mse")
+    rows = [("rows", len(X)), ("loss", losses.get(loss).forward(output, y))]
+    if pre.task == "classification":
+        rows.append(("accuracy", float(np.mean(output.argmax(axis=1) == y))))
+    else:
+        rows += regression_metrics(pre.decode_output(output), pre.decode_output(y[:, None]), "")
+        rows = [(name.strip(), value) for name, value in rows]
+    print_table(["metric", "value"], rows)
+    return 0
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
+
+
+def predict(args) -> int:
+    import pandas as pd
+
+    if os.path.isdir(args.out):
+        raise ValueError(f"--out {args.out}: is a folder; give a CSV file name")
+    checkpoint = _load_model(args.model)
+    model, pre = checkpoint.model, checkpoint.model.preprocessing
+    from .. import datasets
+
+    if args.split == "test" or args.data in datasets.BUILTIN:
+        table = _rows(args, checkpoint)
+    elif args.data.lower().endswith(".npz"):
+        table = datasets.load(args.data)
+    else:
+        table = _features_only(args.data, pre)
+    X = pre.transform(table.features, table.source)
+    output = model.predict(X).astype(np.float64)
+    frame = pd.DataFrame()
+    if pre.task == "classification":
+        frame["prediction"] = np.asarray(pre.class_names, dtype=object)[output.argmax(axis=1)]
+        probabilities = _softmax(output)
+        for index, name in enumerate(pre.class_names):
+            frame[f"probability_{name}"] = probabilities[:, index]
+    else:
+        frame["prediction"] = pre.decode_output(output)
+    if len(table.target) == len(frame):  # labelled rows: keep the true target next to the prediction
+        frame[pre.target_name or "target"] = table.target.to_numpy()
+    tmp = f"{args.out}.tmp{os.getpid()}"
+    frame.to_csv(tmp, index=False)
+    os.replace(tmp, args.out)
+    print(f"wrote {len(frame)} predictions to {args.out}")
+    return 0
+
+
+def _features_only(path: str, pre):
+    """A CSV for prediction: the model's feature columns, and the target column if it is there."""
+    import pandas as pd
+
+    from ..datasets.files import check_numeric_columns, read_csv_frame
+    from ..datasets.table import Table
+
+    frame = read_csv_frame(path)
+    target = frame[pre.target_name] if pre.target_name in frame.columns else None
+    features = frame.drop(columns=[pre.target_name]) if target is not None else frame
+    numeric = features[[c for c in features.columns if str(c) not in pre.categories]]
+    check_numeric_columns(numeric, path)
+    return Table(os.path.basename(path), features, target if target is not None else pd.Series(dtype=object),
+                 pre.task, source=path)
+
+
+def summary(args) -> int:
+    from ..io import load_checkpoint
+
+    checkpoint = load_checkpoint(args.model)
+    model = checkpoint.model
+    print(model.summary())
+    pre = model.preprocessing
+    if pre is not None:
+        print(f"task: {pre.task}; inputs: {pre.n_inputs} from columns {', '.join(pre.feature_columns[:8])}"
+              f"{', …' if len(pre.feature_columns) > 8 else ''}")
+        if pre.class_names:
+            print(f"classes: {', '.join(pre.class_names)}")
+    if checkpoint.info:
+        print("trained on: " + ", ".join(f"{k}={v}" for k, v in checkpoint.info.items() if v is not None))
+    if checkpoint.optimizer is not None:
+        print(f"optimizer: {checkpoint.optimizer!r}, after {checkpoint.step} epochs")
+    return 0
+
+
+def datasets(args) -> int:
+    from .. import datasets as data
+
+    print_table(["name", "samples", "features", "task"], data.catalogue())
+    return 0
+
+
+def gradcheck(args) -> int:
+    import deltaprop as dp
+
+    from .train import parse_layers
+
+    hidden = parse_layers(args.layers)
+    normalization = None if args.normalization == "none" else args.normalization
+    if args.batch_size < 1 or args.inputs < 1 or args.outputs < 1:
+        raise ValueError("--batch-size, --inputs and --outputs must be at least 1")
+    if normalization == "batchnorm" and args.batch_size < 3:
+        raise ValueError("--batch-size must be at least 3 with batchnorm (N = 2 normalizes every value to ±1)")
+    model = dp.mlp([args.inputs, *hidden, args.outputs], activation=args.activation, normalization=normalization,
+                   seed=args.seed, dtype="float64")
+    rng = np.random.default_rng(args.seed)
+    X = rng.normal(size=(args.batch_size, args.inputs))
+    loss = dp.losses.get(args.loss)
+    if isinstance(loss, dp.CrossEntropy):
+        y = rng.integers(0, args.outputs, size=args.batch_size)
+    elif isinstance(loss, dp.BinaryCrossEntropy):
+        y = rng.integers(0, 2, size=(args.batch_size, args.outputs)).astype(float)
+    else:
+        y = rng.normal(size=(args.batch_size, args.outputs))
+    report = dp.gradcheck(model, X, y, loss=loss)
+    print(model.summary())
+    print(report.table(args.tolerance))
+    if report.worst > args.tolerance:
+        print(f"gradient check FAILED: worst relative error {report.worst:.2e} > {args.tolerance:g}", file=sys.stderr)
+        return 1
+    print(f"gradient check passed: worst relative error {report.worst:.2e} <= {args.tolerance:g}")
+    return 0
