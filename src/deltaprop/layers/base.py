@@ -31,6 +31,10 @@ class Layer:
     def backward(self, grad_y: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
+    def backward_parameters(self, grad_y: np.ndarray) -> None:
+        """Write ∂L/∂param only (the input gradient is not needed: this is the first trainable layer)."""
+        self.backward(grad_y)
+
     def parameters(self) -> list:
         """Trainable Parameters of this layer, in a fixed order (Dense: W then b)."""
         return []

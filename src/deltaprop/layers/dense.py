@@ -86,12 +86,16 @@ class Dense(Layer):
 
     def backward(self, grad_y: np.ndarray) -> np.ndarray:
         """Given δ = ∂L/∂Z: write ∂L/∂W = Aᵀ·δ and ∂L/∂b = Σδ, return δ·Wᵀ."""
+        self.backward_parameters(grad_y)
+        return grad_y @ self.W.value.T
+
+    def backward_parameters(self, grad_y: np.ndarray) -> None:
+        """∂L/∂W = Aᵀ·δ and ∂L/∂b = Σδ, without the input gradient δ·Wᵀ."""
         if self.A_in is None:
             raise RuntimeError(f"{self.label}: backward called before forward")
         np.matmul(self.A_in.T, grad_y, out=self.W.grad)
         if self.b is not None:
             np.sum(grad_y, axis=0, out=self.b.grad)
-        return grad_y @ self.W.value.T
 
     def penalty(self) -> float:
         """l1·Σ|W| + l2·Σ W²."""

@@ -7,6 +7,7 @@ import numpy as np
 
 from .._checks import check_number
 from .base import Optimizer, check_betas
+from .fused import run
 
 
 class Adam(Optimizer):
@@ -63,6 +64,19 @@ class Adam(Optimizer):
         step_size = self.lr / (1 - beta1 ** t)
         denominator = np.sqrt(v) / math.sqrt(1 - beta2 ** t) + h["eps"]
         value -= step_size * m / denominator
+
+    def fused_update(self, value, grad, state):
+        h = self.hyper
+        beta1, beta2 = h["betas"]
+        t = state["step"]
+        decay = 1 - self.lr * h["weight_decay"] if self.decoupled else 1.0
+        weight_decay = 0.0 if self.decoupled else float(h["weight_decay"])
+        scalars = (float(beta1), float(beta2), self.lr / (1 - beta1 ** t), math.sqrt(1 - beta2 ** t),
+                   float(h["eps"]), weight_decay, float(decay))
+        if h["amsgrad"]:
+            run("adam_amsgrad", value, grad, state["exp_avg"], state["exp_avg_sq"], state["max_exp_avg_sq"], *scalars)
+        else:
+            run("adam", value, grad, state["exp_avg"], state["exp_avg_sq"], *scalars)
 
 
 class AdamW(Adam):

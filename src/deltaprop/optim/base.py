@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._checks import check_number
+from . import fused as fused_kernels
 
 
 class Optimizer:
@@ -15,6 +16,9 @@ class Optimizer:
 
     State is kept per Parameter object. ``state_dict()`` keys it by parameter name, so it can
     be saved and loaded into a fresh optimizer for a model with the same parameter names.
+
+    ``fused`` (default: True when numba is installed) runs the subclass's ``fused_update``, the
+    same rule as one compiled pass per parameter; ``update`` stays the readable reference.
     """
 
     defaults: dict = {}
@@ -24,6 +28,7 @@ class Optimizer:
         self.hyper = hyper
         self.state: dict = {}
         self._pending: dict = {}  # loaded state waiting for its Parameter, by name
+        self.fused = fused_kernels.AVAILABLE
 
     def step(self, params) -> None:
         """Update each Parameter in place from its ``.grad``."""
@@ -35,13 +40,20 @@ class Optimizer:
                     state = {"step": 0, **self.init_state(param.value)}
                 self.state[param] = state
             state["step"] += 1
-            self.update(param.value, param.grad, state)
+            if self.fused and param.value.flags.c_contiguous and param.grad.flags.c_contiguous:
+                self.fused_update(param.value, param.grad, state)
+            else:
+                self.update(param.value, param.grad, state)
 
     def init_state(self, value: np.ndarray) -> dict:
         return {}
 
     def update(self, value: np.ndarray, grad: np.ndarray, state: dict) -> None:
         raise NotImplementedError
+
+    def fused_update(self, value: np.ndarray, grad: np.ndarray, state: dict) -> None:
+        """The same rule in one compiled pass; optimizers without a kernel use ``update``."""
+        self.update(value, grad, state)
 
     # ------------------------------------------------------------ persistence
     def state_dict(self) -> dict:

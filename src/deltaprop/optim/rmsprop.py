@@ -5,6 +5,7 @@ import numpy as np
 
 from .._checks import check_number
 from .base import Optimizer
+from .fused import run
 
 
 class RMSprop(Optimizer):
@@ -64,6 +65,16 @@ class RMSprop(Optimizer):
         else:
             value -= self.lr * g / scale
 
+    def fused_update(self, value, grad, state):
+        h = self.hyper
+        common = (float(self.lr), float(h["alpha"]), float(h["eps"]), float(h["weight_decay"]))
+        if not h["centered"] and not h["momentum"]:
+            run("rmsprop", value, grad, state["square_avg"], *common)
+        else:  # unused state arrays are passed as the square average, which the kernel then never reads
+            run("rmsprop_general", value, grad, state["square_avg"], state.get("grad_avg", state["square_avg"]),
+                state.get("momentum_buffer", state["square_avg"]), *common, float(h["momentum"]),
+                bool(h["centered"]))
+
 
 class Adagrad(Optimizer):
     """Adagrad as ``torch.optim.Adagrad``. With g = ∂L/∂θ + λθ and t the step number::
@@ -98,3 +109,8 @@ class Adagrad(Optimizer):
         step_lr = self.lr / (1 + (state["step"] - 1) * h["lr_decay"])
         state["sum"] += g * g
         value -= step_lr * g / (np.sqrt(state["sum"]) + h["eps"])
+
+    def fused_update(self, value, grad, state):
+        h = self.hyper
+        step_lr = self.lr / (1 + (state["step"] - 1) * h["lr_decay"])
+        run("adagrad", value, grad, state["sum"], float(step_lr), float(h["eps"]), float(h["weight_decay"]))

@@ -1,8 +1,11 @@
 """Stochastic gradient descent with optional momentum, Nesterov momentum and weight decay."""
 from __future__ import annotations
 
+import numpy as np
+
 from .._checks import check_number
 from .base import Optimizer
+from .fused import run
 
 
 class SGD(Optimizer):
@@ -50,3 +53,17 @@ class SGD(Optimizer):
                 buffer += (1 - h["dampening"]) * g
             g = g + h["momentum"] * buffer if h["nesterov"] else buffer
         value -= self.lr * g
+
+    def fused_update(self, value, grad, state):
+        h = self.hyper
+        if not h["momentum"]:
+            run("sgd", value, grad, float(self.lr), float(h["weight_decay"]))
+            return
+        buffer = state["momentum_buffer"]
+        if buffer is None:  # first step: b = g, written as b = 0·0 + 1·g
+            buffer = state["momentum_buffer"] = np.zeros_like(value)
+            keep, add = 0.0, 1.0
+        else:
+            keep, add = float(h["momentum"]), 1 - float(h["dampening"])
+        run("sgd_momentum", value, grad, buffer, float(self.lr), float(h["momentum"]), keep, add,
+            float(h["weight_decay"]), 1.0 if h["nesterov"] else 0.0)

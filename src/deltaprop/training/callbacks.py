@@ -157,7 +157,7 @@ class TerminateOnNaN(Callback):
         for index in range(len(model.layers) - 1, -1, -1):  # backward pass, top layer first
             layer = model.layers[index]
             arrays = [model._grads[index]] + [p.grad for p in layer.parameters()]
-            if not all(np.isfinite(a).all() for a in arrays):
+            if not all(np.isfinite(a).all() for a in arrays if a is not None):  # None: not computed
                 return f"in the gradient of {layer.label}"
         return None
 

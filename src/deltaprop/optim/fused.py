@@ -1,0 +1,146 @@
+"""Fused update kernels: each optimizer's rule as one pass over a parameter (numba, when installed).
+
+The readable update rules live in the optimizer classes (``update``) and stay the reference;
+these kernels compute the same formulas element by element, reading each of θ, g and the state
+once and writing θ and the state once, on all cores for large tensors. The tests check every
+kernel against its reference rule. Without numba (or with ``DELTAPROP_NUMBA=0``) the reference
+rules run instead.
+"""
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+
+try:
+    if os.environ.get("DELTAPROP_NUMBA", "1") == "0":
+        raise ImportError("disabled by DELTAPROP_NUMBA=0")
+    import numba
+except ImportError:  # the optional 'fast' extra is not installed
+    numba = None
+
+AVAILABLE = numba is not None
+THREADS = int(os.environ.get("DELTAPROP_OPTIMIZER_THREADS", "1"))
+_threads_set = False
+
+
+def _use_own_threads() -> None:
+    """Run the kernels on THREADS threads (default 1) of numba's own 'workqueue' pool.
+
+    Measured on 2 cores (bench/compare.py): a second kernel thread competes with the BLAS
+    threads, which are still spinning after the matrix products, and makes training 2-7×
+    slower; one thread (still vectorized) is the fastest. The workqueue layer keeps numba away
+    from the OpenMP runtime that PyTorch and others share.
+    """
+    global _threads_set
+    if not _threads_set:
+        if numba.config.THREADING_LAYER == "default":
+            numba.config.THREADING_LAYER = "workqueue"
+        numba.set_num_threads(max(1, min(THREADS, numba.config.NUMBA_NUM_THREADS)))
+        _threads_set = True
+
+
+# Each kernel is branch-free inside its loop, so LLVM vectorizes it; variants are separate kernels.
+
+def _adam(value, grad, m, v, beta1, beta2, step_size, bias2_sqrt, eps, weight_decay, decay):
+    for i in _range(value.size):
+        theta = value[i]
+        g = grad[i] + weight_decay * theta
+        m_i = beta1 * m[i] + (1 - beta1) * g
+        v_i = beta2 * v[i] + (1 - beta2) * g * g
+        m[i] = m_i
+        v[i] = v_i
+        value[i] = theta * decay - step_size * m_i / (math.sqrt(v_i) / bias2_sqrt + eps)
+
+
+def _adam_amsgrad(value, grad, m, v, v_max, beta1, beta2, step_size, bias2_sqrt, eps, weight_decay, decay):
+    for i in _range(value.size):
+        theta = value[i]
+        g = grad[i] + weight_decay * theta
+        m_i = beta1 * m[i] + (1 - beta1) * g
+        v_i = beta2 * v[i] + (1 - beta2) * g * g
+        m[i] = m_i
+        v[i] = v_i
+        v_hat = max(v_max[i], v_i)
+        v_max[i] = v_hat
+        value[i] = theta * decay - step_size * m_i / (math.sqrt(v_hat) / bias2_sqrt + eps)
+
+
+def _sgd(value, grad, lr, weight_decay):
+    for i in _range(value.size):
+        theta = value[i]
+        value[i] = theta - lr * (grad[i] + weight_decay * theta)
+
+
+def _sgd_momentum(value, grad, buffer, lr, momentum, keep, add, weight_decay, nesterov):
+    """b ← keep·b + add·g (keep = μ, add = 1 − dampening; keep = 0, add = 1 on the first step, b = 0);
+    step along g + μ·b (nesterov = 1) or b (nesterov = 0)."""
+    for i in _range(value.size):
+        theta = value[i]
+        g = grad[i] + weight_decay * theta
+        b = keep * buffer[i] + add * g
+        buffer[i] = b
+        value[i] = theta - lr * (nesterov * (g + momentum * b) + (1 - nesterov) * b)
+
+
+def _rmsprop(value, grad, square_avg, lr, alpha, eps, weight_decay):
+    for i in _range(value.size):
+        theta = value[i]
+        g = grad[i] + weight_decay * theta
+        s = alpha * square_avg[i] + (1 - alpha) * g * g
+        square_avg[i] = s
+        value[i] = theta - lr * g / (math.sqrt(s) + eps)
+
+
+def _rmsprop_general(value, grad, square_avg, grad_avg, buffer, lr, alpha, eps, weight_decay, momentum, centered):
+    for i in _range(value.size):
+        theta = value[i]
+        g = grad[i] + weight_decay * theta
+        s = alpha * square_avg[i] + (1 - alpha) * g * g
+        square_avg[i] = s
+        if centered:
+            c = alpha * grad_avg[i] + (1 - alpha) * g
+            grad_avg[i] = c
+            s = s - c * c
+        scale = math.sqrt(s) + eps
+        if momentum != 0:
+            b = momentum * buffer[i] + g / scale
+            buffer[i] = b
+            value[i] = theta - lr * b
+        else:
+            value[i] = theta - lr * g / scale
+
+
+def _adagrad(value, grad, total, step_lr, eps, weight_decay):
+    for i in _range(value.size):
+        theta = value[i]
+        g = grad[i] + weight_decay * theta
+        s = total[i] + g * g
+        total[i] = s
+        value[i] = theta - step_lr * g / (math.sqrt(s) + eps)
+
+
+def _compile(function):
+    """The compiled kernel (multi-threaded over elements), or None without numba.
+
+    One compiled version per function: numba's on-disk cache keys entries by function and
+    signature, not by compile options, so a serial and a parallel build of one function would
+    overwrite each other's cache.
+    """
+    if numba is None:
+        return None
+    return numba.njit(cache=True, nogil=True, parallel=True)(function)
+
+
+_range = numba.prange if numba is not None else range
+KERNELS = {function.__name__[1:]: _compile(function) for function in
+           (_adam, _adam_amsgrad, _sgd, _sgd_momentum, _rmsprop, _rmsprop_general, _adagrad)}
+
+
+def run(name: str, value, *arrays_and_scalars) -> None:
+    """Run kernel ``name`` on flat views of ``value`` and the arrays (all C-contiguous, same size)."""
+    if not _threads_set:
+        _use_own_threads()
+    flat = [a.reshape(-1) if isinstance(a, np.ndarray) else a for a in arrays_and_scalars]
+    KERNELS[name](value.reshape(-1), *flat)
