@@ -26,17 +26,16 @@ _threads_set = False
 
 
 def _use_own_threads() -> None:
-    """Run the kernels on THREADS threads (default 1) of numba's own 'workqueue' pool.
+    """Run the kernels on THREADS threads (default 1; ``DELTAPROP_OPTIMIZER_THREADS``).
 
     Measured on 2 cores (bench/compare.py): a second kernel thread competes with the BLAS
-    threads, which are still spinning after the matrix products, and makes training 2-7×
-    slower; one thread (still vectorized) is the fastest. The workqueue layer keeps numba away
-    from the OpenMP runtime that PyTorch and others share.
+    threads, still spinning after the matrix products, and made training 2-7× slower; one
+    thread, vectorized, is the fastest. numba's default threading layer (OpenMP when present)
+    runs a one-thread kernel on the calling thread; its 'workqueue' fallback hands it to a
+    worker thread, ~90 µs per call, which is why it is not forced here.
     """
     global _threads_set
     if not _threads_set:
-        if numba.config.THREADING_LAYER == "default":
-            numba.config.THREADING_LAYER = "workqueue"
         numba.set_num_threads(max(1, min(THREADS, numba.config.NUMBA_NUM_THREADS)))
         _threads_set = True
 
