@@ -141,5 +141,10 @@ def run(name: str, value, *arrays_and_scalars) -> None:
     """Run kernel ``name`` on flat views of ``value`` and the arrays (all C-contiguous, same size)."""
     if not _threads_set:
         _use_own_threads()
-    flat = [a.reshape(-1) if isinstance(a, np.ndarray) else a for a in arrays_and_scalars]
+    # scalars in the parameter's dtype: float32 parameters are updated in float32 arithmetic, as the
+    # reference rules do (NumPy keeps float32 when Python floats meet float32 arrays), at twice the
+    # vector width of float64
+    scalar = value.dtype.type
+    flat = [a.reshape(-1) if isinstance(a, np.ndarray) else a if isinstance(a, bool) else scalar(a)
+            for a in arrays_and_scalars]
     KERNELS[name](value.reshape(-1), *flat)
