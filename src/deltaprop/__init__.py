@@ -22,6 +22,7 @@ from .training import (
 from .parameter import Parameter
 from .io import Checkpoint, ModelFileError, load, load_checkpoint, save
 from .preprocessing import Preprocessor
+from .diagnostics import Diagnostics, Finding, TrainingMonitor, diagnose
 
 __version__ = "0.1.0"
 
@@ -36,6 +37,7 @@ __all__ = [
     "fit", "evaluate", "fit_best_of", "BestOf", "History", "Callback", "EarlyStopping", "StopAtTarget",
     "TerminateOnNaN", "LambdaCallback",
     "save", "load", "load_checkpoint", "Checkpoint", "ModelFileError", "Preprocessor", "datasets",
+    "diagnose", "Finding", "TrainingMonitor", "Diagnostics",
 ]
 
 

@@ -258,11 +258,15 @@ class Sequential:
             With the model seed, seeds shuffling, the validation split and dropout masks.
         verbose : int, default 1
             0 silent; 1 a progress bar on a terminal, one line per epoch otherwise.
+        monitor : bool, int or TrainingMonitor, optional
+            Record per-layer gradient-flow measurements every 10 (or N) steps into
+            ``history.diagnostics`` (see :class:`deltaprop.TrainingMonitor`).
 
         Returns
         -------
         History
-            Per-epoch ``loss``, ``val_loss``, metrics, ``lr`` and ``seconds``.
+            Per-epoch ``loss``, ``val_loss``, metrics, ``lr`` and ``seconds``; ``diagnostics``
+            when monitored.
         """
         from .training.trainer import fit
 

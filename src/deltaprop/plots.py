@@ -5,10 +5,10 @@ import os
 import tempfile
 
 
-def plot_history(history, path, title: str = "") -> None:
-    """Save ``curves.png``-style figure of a History: loss (left) and the metric (right) per epoch.
+def history_figure(history, title: str = ""):
+    """A matplotlib Figure of a History: loss (left) and the first metric (right) per epoch.
 
-    Train curves are solid, validation curves dashed; the file is written atomically.
+    Train curves are solid, validation curves dashed.
     """
     import matplotlib
 
@@ -26,15 +26,24 @@ def plot_history(history, path, title: str = "") -> None:
         if validation and any(v is not None for v in validation):
             axis.plot(epochs, validation, "--", color="tab:orange", linewidth=2, label=f"validation {label}")
         axis.set_xlabel("epoch")
-        axis.set_ylabel(label + (" (log scale)" if key == "loss" and min(history[key]) > 0 else ""))
+        log_scale = key == "loss" and min(history[key]) > 0 and max(history[key]) > 10 * min(history[key])
+        axis.set_ylabel(label + (" (log scale)" if log_scale else ""))
         axis.set_title(label.capitalize() if label != "r2" else "R²")
-        if key == "loss" and min(history[key]) > 0:
+        if log_scale:  # only when the loss spans more than a factor 10
             axis.set_yscale("log")
         axis.grid(True, alpha=0.3)
         axis.legend()
     if title:
         figure.suptitle(title)
     figure.tight_layout()
+    return figure
+
+
+def plot_history(history, path, title: str = "") -> None:
+    """Save :func:`history_figure` as a PNG (``curves.png``), atomically."""
+    import matplotlib.pyplot as plt
+
+    figure = history_figure(history, title)
     folder = os.path.dirname(os.path.abspath(path))
     handle, temporary = tempfile.mkstemp(prefix=".curves-", suffix=".png", dir=folder)
     os.close(handle)

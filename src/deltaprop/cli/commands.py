@@ -182,3 +182,11 @@ def gradcheck(args) -> int:
         return 1
     print(f"gradient check passed: worst relative error {report.worst:.2e} <= {args.tolerance:g}")
     return 0
+
+
+def report(args) -> int:
+    from ..diagnostics.report import write_report
+
+    path = write_report(args.run_dir)
+    print(f"wrote {path}")
+    return 0

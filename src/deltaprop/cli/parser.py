@@ -36,10 +36,12 @@ def _train_options(parser) -> None:
     add("--out", help="output folder [runs/<dataset>-<timestamp>]")
     add("--config", help="a config.toml written by an earlier run; options given here override it")
     add("--quiet", action="store_true", help="no progress bar or per-epoch lines")
+    add("--diagnose", action="store_true",
+        help="gradient-flow findings before and after training, per-layer monitoring, report.html")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import commands, train
+    from . import commands, explain, train
 
     parser = OneLineParser(prog="deltaprop", description="Train and use neural networks by backpropagation.")
     parser.add_argument("--version", action="store_true", help="print the version and exit")
@@ -84,4 +86,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--tolerance", type=float, default=1e-6, help="largest relative error that passes [1e-6]")
     p.set_defaults(run=commands.gradcheck)
+    p = sub.add_parser("report", help="write report.html for a run folder (curves, gradient flow, findings)")
+    p.add_argument("run_dir", help="a folder written by 'deltaprop train'")
+    p.set_defaults(run=commands.report)
+
+    p = sub.add_parser("explain", help="one backpropagation step of a 2-2-1 network, with every number")
+    p.add_argument("--lr", type=float, default=0.5, help="learning rate α [0.5]")
+    p.add_argument("--input", default="0.05,0.10", help="the two inputs [0.05,0.10]")
+    p.add_argument("--target", default="0.01", help="the target [0.01]")
+    p.add_argument("--activation", default="sigmoid", help="hidden activation [sigmoid]")
+    p.add_argument("--hidden", type=int, default=2, help="hidden units [2]")
+    p.add_argument("--seed", type=int, help="random initial weights from this seed [the classic example's]")
+    p.set_defaults(run=explain.run)
     return parser

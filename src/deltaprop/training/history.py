@@ -11,12 +11,15 @@ class History(dict):
     One entry per finished epoch in every list. ``stop_reason`` says why training ended
     (``"completed"``, ``"early_stopping"``, ``"target_reached"``, ``"non_finite"``,
     ``"interrupted"``), and ``message`` gives the details when a callback stopped it.
+    ``diagnostics`` holds the per-step gradient-flow records of ``fit(..., monitor=True)``
+    (a :class:`deltaprop.Diagnostics`), else None.
     """
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.stop_reason = "completed"
         self.message = ""
+        self.diagnostics = None
 
     def append(self, logs: dict) -> None:
         """Add one epoch's values; keys first seen now are padded with None for earlier epochs."""

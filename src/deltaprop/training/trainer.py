@@ -85,6 +85,21 @@ def batch_bounds(n_samples: int, batch_size: int, merge_single: bool = False) ->
     return bounds
 
 
+def _resolve_monitor(monitor):
+    """None/False: no monitor; True: every 10 steps; an int N: every N steps; or a TrainingMonitor."""
+    from ..diagnostics import TrainingMonitor
+
+    if monitor is None or monitor is False:
+        return None
+    if monitor is True:
+        return TrainingMonitor()
+    if isinstance(monitor, TrainingMonitor):
+        return monitor
+    if isinstance(monitor, (int, np.integer)):
+        return TrainingMonitor(every=int(monitor))
+    raise TypeError(f"monitor must be True, a number of steps or a TrainingMonitor, got {monitor!r}")
+
+
 def _check_callbacks(callbacks) -> list:
     callbacks = list(callbacks or ())
     for callback in callbacks:
@@ -96,7 +111,7 @@ def _check_callbacks(callbacks) -> list:
 def fit(model, X, y, *, loss, optimizer, epochs: int, batch_size: int = 32, shuffle: bool = True,
         validation_split: float = 0.0, validation_data=None, metrics=None, callbacks=(), schedule=None,
         clip_norm: float | None = None, clip_value: float | None = None, seed: int | None = None,
-        verbose: int = 1) -> History:
+        verbose: int = 1, monitor=None) -> History:
     """Train ``model`` by mini-batch backpropagation; see :meth:`deltaprop.Sequential.fit`."""
     loss = loss_registry.get(loss)
     optimizer = optim.get(optimizer)
@@ -104,6 +119,9 @@ def fit(model, X, y, *, loss, optimizer, epochs: int, batch_size: int = 32, shuf
     batch_size = check_positive_int(batch_size, "batch_size")
     metric_list = resolve_metrics(metrics, model)
     callbacks = _check_callbacks(callbacks)
+    monitor = _resolve_monitor(monitor)
+    if monitor is not None:
+        callbacks.insert(0, monitor)
     if schedule is not None and not isinstance(schedule, optim.Schedule):
         raise TypeError(f"schedule must be a deltaprop Schedule, got {schedule!r}")
     X = model.check_input(X)

@@ -1,0 +1,233 @@
+"""``diagnose``: a few forward/backward passes on a sample, and findings with the remedy for each cause.
+
+Thresholds (module constants, documented in the README):
+
+* ``vanishing`` — a Dense layer whose δ (RMS of ∂L/∂Z) is below VANISHING_RATIO = 1e-2 times the
+  output layer's: its weights barely move while the top layers learn.
+* ``exploding`` — a Dense layer whose δ is above EXPLODING_RATIO = 1e2 times the output layer's,
+  or whose ‖∂L/∂W‖ exceeds EXPLODING_GRADIENT = 1e4.
+  (Healthy networks stay well inside: a 10-layer He-initialized ReLU MLP has ratios ≈ 0.45, a
+  6-layer one with BatchNorm 0.75–1.1.)
+* ``dead_units`` — more than DEAD_FRACTION = 50% of a ReLU-family layer's units have z ≤ 0 on
+  every sample.
+* ``saturation`` — on average more than SATURATED_FRACTION = 50% of a sigmoid/tanh layer's units
+  have f'(z) < 1e-3 on a sample.
+* ``nonfinite`` — NaN or infinity in a layer's output, the loss, or a gradient.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..layers import BatchNorm, LayerNorm
+from ..losses import get as get_loss
+from . import measures
+
+VANISHING_RATIO = 1e-2
+EXPLODING_RATIO = 1e2
+EXPLODING_GRADIENT = 1e4
+DEAD_FRACTION = 0.5
+SATURATED_FRACTION = 0.5
+KINDS = ("vanishing", "exploding", "dead_units", "saturation", "nonfinite")
+
+
+@dataclass
+class Finding:
+    """One diagnosed problem: what (``kind``), where (``layer``, ``layer_name``), how much (``value``)
+    and what to do (``advice``)."""
+
+    kind: str
+    layer: int
+    layer_name: str
+    value: float
+    advice: str
+
+    def __str__(self) -> str:
+        return f"{self.kind} at {self.layer_name}: {self.value:.3g} — {self.advice}"
+
+
+def _init_scale(layer) -> tuple[float, str]:
+    """std(W)·√n_in against He's √2 (ReLU family) or Glorot's √(2·n_in/(n_in+n_out))."""
+    std = float(np.std(layer.W.value)) * math.sqrt(layer.n_in)
+    return std, f"std(W)·√n_in = {std:.3g}"
+
+
+def _following_activation(model, index: int):
+    """The first activation after Dense ``index``, skipping normalization and dropout."""
+    for layer in model.layers[index + 1:]:
+        if isinstance(layer, measures.RELU_FAMILY + measures.SQUASHING):
+            return layer
+        if hasattr(layer, "W"):
+            return None
+    return None
+
+
+def _has_normalization(model) -> bool:
+    return any(isinstance(layer, (BatchNorm, LayerNorm)) for layer in model.layers)
+
+
+def _vanishing_advice(model, index: int) -> str:
+    activation = _following_activation(model, index)
+    scale, described = _init_scale(model.layers[index])
+    tips = []
+    if isinstance(activation, measures.SQUASHING):
+        tips.append(f"{type(activation).__name__}'s derivative is at most "
+                    f"{'1/4' if type(activation).__name__ == 'Sigmoid' else '1'} and shrinks δ at every layer: "
+                    "use ReLU with He init (dp.mlp(..., activation='relu'))")
+    recommended = math.sqrt(2) if isinstance(activation, measures.RELU_FAMILY) else 1.0
+    if scale < recommended / 3:
+        tips.append(f"the weights are initialized too small ({described}, He/Glorot give ≈ {recommended:.2g}): "
+                    "use init='he_normal' for ReLU or 'glorot_uniform' for sigmoid/tanh")
+    if not _has_normalization(model):
+        tips.append("add BatchNorm after each Dense (dp.mlp(..., normalization='batchnorm'))")
+    return "; ".join(tips) or "use fewer layers or a higher learning rate for the first layers"
+
+
+def _exploding_advice(model, index: int) -> str:
+    scale, described = _init_scale(model.layers[index])
+    activation = _following_activation(model, index)
+    recommended = math.sqrt(2) if isinstance(activation, measures.RELU_FAMILY) else 1.0
+    tips = []
+    if scale > recommended * 1.5:
+        tips.append(f"the weights are initialized too large ({described}, He/Glorot give ≈ {recommended:.2g}): "
+                    "use init='he_normal' for ReLU or 'glorot_uniform' for sigmoid/tanh")
+    tips.append("clip gradients (fit(..., clip_norm=1.0))")
+    tips.append("lower the learning rate")
+    if not _has_normalization(model):
+        tips.append("add BatchNorm after each Dense")
+    return "; ".join(tips)
+
+
+def _dead_advice(model, index: int) -> str:
+    dense = next((i for i in range(index - 1, -1, -1) if hasattr(model.layers[i], "W")), None)
+    tips = []
+    if dense is not None and getattr(model.layers[dense], "b", None) is not None:
+        bias = float(np.mean(model.layers[dense].b.value))
+        if bias < -1:
+            tips.append(f"the bias of layer {dense} is very negative (mean {bias:.3g}): reset it "
+                        f"(model.layers[{dense}].b.value[...] = 0)")
+    tips.append("lower the learning rate (a large step can push units below zero for good)")
+    tips.append("use LeakyReLU or ELU, whose gradient is never exactly 0")
+    tips.append("use He init")
+    return "; ".join(tips)
+
+
+def _saturation_advice(model, index: int) -> str:
+    tips = ["standardize the inputs (mean 0, std 1)", "use Glorot init for sigmoid/tanh"]
+    if not _has_normalization(model):
+        tips.append("add BatchNorm before the activation")
+    tips.append("or use ReLU, which does not saturate for z > 0")
+    return "; ".join(tips)
+
+
+def _snapshot(model) -> list:
+    """Layer state (running statistics) and Dropout generator states, to put back after the passes."""
+    saved = []
+    for layer in model.layers:
+        rng = getattr(layer, "rng", None)
+        saved.append(({key: value.copy() for key, value in layer.state().items()},
+                      rng.bit_generator.state if rng is not None else None))
+    return saved
+
+
+def _restore(model, saved) -> None:
+    for layer, (state, rng_state) in zip(model.layers, saved):
+        layer.load_state(state)
+        if rng_state is not None:
+            layer.rng.bit_generator.state = rng_state
+
+
+def diagnose(model, X, y, loss, *, n_batches: int = 4, batch_size: int = 256, seed: int = 0) -> list:
+    """Findings about gradient flow from ``n_batches`` forward/backward passes in training mode.
+
+    Nothing changes: no weight is updated, and BatchNorm running statistics and dropout
+    generators are put back. Returns a list of :class:`Finding` (empty when all is well),
+    sorted by layer.
+    """
+    loss = get_loss(loss)
+    X = model.check_input(X)
+    y = np.asarray(y)
+    if len(y) != len(X):
+        raise ValueError(f"X has {len(X)} samples but y has {len(y)}")
+    rng = np.random.default_rng(seed)
+    dense = measures.dense_indices(model)
+    activations = measures.activation_indices(model)
+    delta = {i: [] for i in dense}
+    grad = {i: [] for i in dense}
+    dead = {i: [] for i in activations}
+    saturated = {i: [] for i in activations}
+    saved = _snapshot(model)
+    findings = []
+    errstate = np.errstate(over="ignore", invalid="ignore", divide="ignore")  # non-finite values are findings here
+    errstate.__enter__()
+    try:
+        for _ in range(n_batches):
+            rows = rng.choice(len(X), size=min(batch_size, len(X)), replace=False)
+            if len(rows) < 2 and model.needs_batch_statistics():
+                raise ValueError("diagnose needs at least 2 samples for a model with BatchNorm")
+            output = model.forward_unchecked(X[rows], training=True)
+            value = loss.forward(output, y[rows])
+            problem = _nonfinite_forward(model, value)
+            if problem is None:
+                model.backward(loss.backward())
+                problem = _nonfinite_backward(model)
+            if problem is not None:
+                index, what = problem
+                findings.append(Finding("nonfinite", index, model.layers[index].label if index >= 0 else "the loss",
+                                        float("nan"), f"non-finite values first appear in {what}: "
+                                        "lower the learning rate, clip gradients, check the inputs for NaN/inf"))
+                return findings
+            for i in dense:
+                delta[i].append(measures.rms(model._grads[i]))
+                grad[i].append(measures.norm(model.layers[i].W.grad))
+            for i in activations:
+                layer = model.layers[i]
+                if isinstance(layer, measures.RELU_FAMILY):
+                    dead[i].append(measures.dead_fraction(measures.layer_input(model, i)))
+                else:
+                    saturated[i].append(measures.saturated_fraction(layer, model._outputs[i]))
+    finally:
+        errstate.__exit__(None, None, None)
+        _restore(model, saved)
+
+    if dense:
+        reference = float(np.mean(delta[dense[-1]]))
+        for i in dense[:-1]:
+            ratio = float(np.mean(delta[i])) / reference if reference > 0 else float("inf")
+            name = model.layers[i].label
+            if reference > 0 and ratio < VANISHING_RATIO:
+                findings.append(Finding("vanishing", i, name, ratio, _vanishing_advice(model, i)))
+            elif ratio > EXPLODING_RATIO or float(np.mean(grad[i])) > EXPLODING_GRADIENT:
+                findings.append(Finding("exploding", i, name, ratio, _exploding_advice(model, i)))
+    for i in activations:
+        name = model.layers[i].label
+        if dead[i] and np.mean(dead[i]) > DEAD_FRACTION:
+            findings.append(Finding("dead_units", i, name, float(np.mean(dead[i])), _dead_advice(model, i)))
+        if saturated[i] and np.mean(saturated[i]) > SATURATED_FRACTION:
+            findings.append(Finding("saturation", i, name, float(np.mean(saturated[i])),
+                                    _saturation_advice(model, i)))
+    return sorted(findings, key=lambda finding: (finding.layer, finding.kind))
+
+
+def _nonfinite_forward(model, loss_value):
+    for index, output in enumerate(model._outputs):
+        if not np.isfinite(output).all():
+            return index, f"the output of {model.layers[index].label}"
+    if not math.isfinite(loss_value):
+        return -1, "the loss"
+    return None
+
+
+def _nonfinite_backward(model):
+    for index in range(len(model.layers) - 1, -1, -1):
+        arrays = [model._grads[index]] + [p.grad for p in model.layers[index].parameters()]
+        if not all(np.isfinite(a).all() for a in arrays if a is not None):
+            return index, f"the gradient of {model.layers[index].label}"
+    return None
+
+
+def findings_table(findings) -> list:
+    """Rows (kind, layer, value, advice) for a text or HTML table."""
+    return [(f.kind, f.layer_name, f"{f.value:.3g}", f.advice) for f in findings]

@@ -1,0 +1,128 @@
+"""TrainingMonitor: per-layer gradient-flow measurements every N steps, kept in the History."""
+from __future__ import annotations
+
+import csv
+import os
+
+import numpy as np
+
+from ..training.callbacks import Callback
+from . import measures
+
+SAMPLE_VALUES = 2000  # activation values kept per layer for the start/end histograms
+
+
+class Diagnostics(dict):
+    """Columns of per-step records: ``step``, ``epoch`` and ``"<layer>.<quantity>"`` → list of floats.
+
+    Quantities: for each Dense layer ``grad_norm`` (‖∂L/∂W‖), ``delta_norm`` (‖δ‖ over the
+    batch), ``delta_rms``, ``weight_norm`` (‖W‖) and ``update_ratio`` (‖ΔW‖/‖W‖ of the step's
+    update); for each ReLU-family/sigmoid/tanh layer ``mean`` and ``std`` of its output and
+    ``dead`` or ``saturated`` (fractions of units, as defined in :mod:`deltaprop.diagnostics.measures`). ``activations`` holds a sample of each such
+    layer's outputs at the first (``"start"``) and last (``"end"``) recorded step.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.activations = {"start": {}, "end": {}}
+        self.layer_names = {}
+
+    def layers(self, quantity: str) -> list:
+        """Layer indices that have ``quantity`` recorded, in order."""
+        return sorted(int(key.split(".")[0]) for key in self if key.endswith("." + quantity))
+
+    def series(self, layer: int, quantity: str) -> np.ndarray:
+        return np.asarray(self[f"{layer}.{quantity}"], dtype=np.float64)
+
+    def to_csv(self, path) -> None:
+        """One row per recorded step, one column per quantity; written atomically."""
+        keys = list(self)
+        tmp = f"{path}.tmp{os.getpid()}"
+        with open(tmp, "w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(keys)
+            writer.writerows(zip(*(self[key] for key in keys)))
+        os.replace(tmp, path)
+
+    def save_activations(self, path) -> None:
+        """The start/end activation samples as an NPZ (``start_<layer>``, ``end_<layer>``)."""
+        arrays = {f"{when}_{layer}": values for when, samples in self.activations.items()
+                  for layer, values in samples.items()}
+        tmp = f"{path}.tmp{os.getpid()}.npz"
+        np.savez(tmp, **arrays)
+        os.replace(tmp, path)
+
+
+class TrainingMonitor(Callback):
+    """Record gradient-flow measurements every ``every`` steps (default 10) into ``history.diagnostics``.
+
+    Enabled by ``fit(..., monitor=True)`` (or ``monitor=N`` for every N steps) and by
+    ``deltaprop train --diagnose``. Measuring happens between the backward pass and the update
+    (gradients, δ, activations) and after the update (‖ΔW‖/‖W‖); the steps in between cost nothing.
+    """
+
+    def __init__(self, every: int = 10, seed: int = 0):
+        if not isinstance(every, (int, np.integer)) or isinstance(every, bool) or every < 1:
+            raise ValueError(f"every must be a positive integer, got {every!r}")
+        self.every = int(every)
+        self.records = Diagnostics()
+        self._rng = np.random.default_rng(seed)
+        self._step = 0
+        self._epoch = 0
+        self._before = None
+
+    def on_train_begin(self, logs):
+        model = self.trainer.model
+        self._dense = measures.dense_indices(model)
+        self._activations = measures.activation_indices(model)
+        self.records.layer_names = {index: model.layers[index].label for index in self._dense + self._activations}
+
+    def on_epoch_begin(self, epoch, logs):
+        self._epoch = epoch
+
+    def _sample(self, values: np.ndarray) -> np.ndarray:
+        flat = values.ravel()
+        if flat.size > SAMPLE_VALUES:
+            flat = flat[self._rng.choice(flat.size, SAMPLE_VALUES, replace=False)]
+        return flat.astype(np.float32)
+
+    def on_backward_end(self, batch, logs):
+        self._step += 1
+        if (self._step - 1) % self.every:
+            self._before = None
+            return
+        model, row = self.trainer.model, {"step": self._step, "epoch": self._epoch}
+        for index in self._dense:
+            layer = model.layers[index]
+            delta = model._grads[index]
+            row[f"{index}.grad_norm"] = measures.norm(layer.W.grad)
+            row[f"{index}.delta_norm"] = measures.norm(delta) if delta is not None else float("nan")
+            row[f"{index}.delta_rms"] = measures.rms(delta) if delta is not None else float("nan")
+            row[f"{index}.weight_norm"] = measures.norm(layer.W.value)
+        for index in self._activations:
+            layer, output = model.layers[index], model._outputs[index]
+            row[f"{index}.mean"] = float(np.mean(output))
+            row[f"{index}.std"] = float(np.std(output))
+            if isinstance(layer, measures.RELU_FAMILY):
+                row[f"{index}.dead"] = measures.dead_fraction(measures.layer_input(model, index))
+            else:
+                row[f"{index}.saturated"] = measures.saturated_fraction(layer, output)
+            sample = self._sample(output)
+            self.records.activations["end"][index] = sample
+            self.records.activations["start"].setdefault(index, sample)
+        self._pending = row
+        self._before = [model.layers[index].W.value.copy() for index in self._dense]
+
+    def on_batch_end(self, batch, logs):
+        if self._before is None:
+            return
+        row = self._pending
+        for index, before in zip(self._dense, self._before):
+            after = self.trainer.model.layers[index].W.value
+            row[f"{index}.update_ratio"] = measures.norm(after - before) / max(measures.norm(before), 1e-30)
+        for key, value in row.items():
+            self.records.setdefault(key, []).append(value)
+        self._before = None
+
+    def on_train_end(self, logs):
+        self.trainer.history.diagnostics = self.records

@@ -1,0 +1,200 @@
+"""``report.html``: a run's curves, gradient-norm heatmap, activation histograms and findings, in one file.
+
+Every image is a PNG embedded as base64, so the report reads offline and can be mailed as is.
+Inputs, all in the run folder: ``history.csv`` (required), ``diagnostics.csv`` and
+``activations.npz`` (written by ``train --diagnose``), ``findings.json`` (before/after findings).
+"""
+from __future__ import annotations
+
+import base64
+import csv
+import html
+import io
+import json
+import os
+
+import numpy as np
+
+from ..plots import history_figure
+
+
+def _read_columns(path: str) -> dict:
+    with open(path, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    if not rows:
+        return {}
+    columns = {key: [] for key in rows[0]}
+    for row in rows:
+        for key, value in row.items():
+            try:
+                columns[key].append(float(value) if value not in ("", None) else None)
+            except ValueError:
+                columns[key].append(None)
+    return columns
+
+
+def _png(figure) -> str:
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100)
+    plt.close(figure)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _layer_label(key: str, names: dict) -> str:
+    return names.get(key, f"layer {key}")
+
+
+def gradient_heatmap(diagnostics: dict, names: dict):
+    """Layers (rows, input at the top) × recorded steps (columns), colour = log10 ‖∂L/∂W‖."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    layers = sorted({key.split(".")[0] for key in diagnostics if key.endswith(".grad_norm")}, key=int)
+    steps = diagnostics["step"]
+    values = np.array([[v if v else np.nan for v in diagnostics[f"{layer}.grad_norm"]] for layer in layers])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logs = np.log10(values)
+    figure, axis = plt.subplots(figsize=(10, 0.45 * len(layers) + 1.8))
+    image = axis.imshow(logs, aspect="auto", cmap="viridis", interpolation="nearest",
+                        extent=(steps[0] - 0.5, steps[-1] + 0.5, len(layers) - 0.5, -0.5))
+    axis.set_yticks(range(len(layers)), [_layer_label(layer, names) for layer in layers])
+    axis.set_xlabel("training step")
+    axis.set_title("Gradient norm ‖∂L/∂W‖ per Dense layer (log10)")
+    figure.colorbar(image, ax=axis, label="log10 ‖∂L/∂W‖")
+    figure.tight_layout()
+    return figure
+
+
+def activation_histograms(samples: dict, names: dict):
+    """One panel per activation layer: its outputs at the start (blue) and end (orange) of training."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    layers = sorted({int(key.split("_")[1]) for key in samples})
+    columns = min(3, len(layers))
+    rows = -(-len(layers) // columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.0 * rows), squeeze=False)
+    for axis in axes.ravel()[len(layers):]:
+        axis.axis("off")
+    for axis, layer in zip(axes.ravel(), layers):
+        start, end = samples.get(f"start_{layer}"), samples.get(f"end_{layer}")
+        both = np.concatenate([a for a in (start, end) if a is not None])
+        bins = np.linspace(float(both.min()), float(both.max()) + 1e-12, 40)
+        if start is not None:
+            axis.hist(start, bins=bins, alpha=0.6, color="tab:blue", label="start")
+        if end is not None:
+            axis.hist(end, bins=bins, alpha=0.6, color="tab:orange", label="end")
+        axis.set_title(_layer_label(str(layer), names), fontsize=10)
+        axis.set_xlabel("activation value")
+        axis.set_ylabel("count")
+        axis.legend(fontsize=8)
+    figure.suptitle("Activations per layer, start and end of training")
+    figure.tight_layout()
+    return figure
+
+
+def _findings_html(title: str, findings: list) -> str:
+    if not findings:
+        return f"<h3>{html.escape(title)}</h3><p class='ok'>No finding: gradients flow, no dead or saturated layer.</p>"
+    rows = "".join(
+        f"<tr><td class='kind {html.escape(f['kind'])}'>{html.escape(f['kind'])}</td>"
+        f"<td>{html.escape(f['layer_name'])}</td><td>{f['value']:.3g}</td><td>{html.escape(f['advice'])}</td></tr>"
+        for f in findings)
+    return (f"<h3>{html.escape(title)}</h3><table><tr><th>finding</th><th>layer</th><th>value</th>"
+            f"<th>what to do</th></tr>{rows}</table>")
+
+
+STYLE = """
+body { font-family: system-ui, -apple-system, 'Segoe UI', sans-serif; max-width: 1100px; margin: 2em auto;
+       padding: 0 1em; color: #222; line-height: 1.45; }
+h1 { margin-bottom: 0.1em; } .sub { color: #666; margin-top: 0; }
+h2 { border-bottom: 1px solid #ddd; padding-bottom: 0.2em; margin-top: 1.6em; }
+img { max-width: 100%; border: 1px solid #eee; }
+table { border-collapse: collapse; width: 100%; margin: 0.6em 0; font-size: 0.95em; }
+th, td { border: 1px solid #ddd; padding: 0.35em 0.6em; text-align: left; vertical-align: top; }
+th { background: #f4f4f4; } .ok { color: #1a7f37; }
+.kind { font-weight: 600; } .vanishing, .dead_units, .saturation { color: #9a6700; }
+.exploding, .nonfinite { color: #cf222e; }
+.note { color: #666; font-size: 0.9em; }
+"""
+
+
+def write_report(run_dir: str) -> str:
+    """Write ``run_dir/report.html`` from the run's files; returns its path."""
+    history_path = os.path.join(run_dir, "history.csv")
+    if not os.path.isdir(run_dir):
+        raise ValueError(f"{run_dir}: no such run folder")
+    if not os.path.isfile(history_path):
+        raise ValueError(f"{run_dir}: no history.csv (is this a folder written by 'deltaprop train'?)")
+    history = {key: values for key, values in _read_columns(history_path).items()}
+    if not history.get("loss"):
+        raise ValueError(f"{history_path}: no epochs recorded")
+    config = {}
+    info_path = os.path.join(run_dir, "config.toml")
+    if os.path.isfile(info_path):
+        from ..cli.config import read_toml
+
+        config = read_toml(info_path)
+    names = {}
+    findings = {}
+    findings_path = os.path.join(run_dir, "findings.json")
+    if os.path.isfile(findings_path):
+        with open(findings_path) as handle:
+            saved = json.load(handle)
+        findings = saved.get("findings", {})
+        names = saved.get("layer_names", {})
+
+    sections = []
+    if findings:  # what to do comes first
+        sections.append("<h2>Findings</h2><p class='note'>value: for vanishing and exploding, the layer's δ "
+                        "(RMS of ∂L/∂Z) relative to the output layer's; for dead units and saturation, the "
+                        "fraction of the layer's units.</p>")
+        for when in ("before", "after"):
+            if when in findings:
+                sections.append(_findings_html(f"{when.capitalize()} training", findings[when]))
+    sections += ["<h2>Loss and metric</h2>", f"<img alt='training curves' src='data:image/png;base64,"
+                 f"{_png(history_figure(history))}'>"]
+    diagnostics_path = os.path.join(run_dir, "diagnostics.csv")
+    if os.path.isfile(diagnostics_path):
+        diagnostics = _read_columns(diagnostics_path)
+        sections += ["<h2>Gradient flow</h2>",
+                     "<p>Each row is a Dense layer (input at the top), each column a recorded training step. "
+                     "A colour band much darker at the top than at the bottom is a vanishing gradient; much "
+                     "brighter, an exploding one.</p>",
+                     f"<img alt='gradient norm heatmap' src='data:image/png;base64,"
+                     f"{_png(gradient_heatmap(diagnostics, names))}'>"]
+    else:
+        sections.append("<p class='note'>No gradient diagnostics in this run: train with --diagnose to record "
+                        "them.</p>")
+    activations_path = os.path.join(run_dir, "activations.npz")
+    if os.path.isfile(activations_path):
+        with np.load(activations_path, allow_pickle=False) as archive:
+            samples = {key: archive[key] for key in archive.files}
+        if samples:
+            sections += ["<h2>Activations</h2>",
+                         "<p>A spike at 0 for a ReLU layer means dead units; mass piled at 0 and 1 (sigmoid) or "
+                         "±1 (tanh) means saturation.</p>",
+                         f"<img alt='activation histograms' src='data:image/png;base64,"
+                         f"{_png(activation_histograms(samples, names))}'>"]
+    settings = "".join(f"<tr><td>{html.escape(str(k))}</td><td>{html.escape(str(v))}</td></tr>"
+                       for k, v in config.items())
+    if settings:
+        sections += ["<h2>Settings</h2>", f"<table>{settings}</table>"]
+    title = f"deltaprop run: {html.escape(os.path.basename(os.path.abspath(run_dir)))}"
+    epochs = len(history["loss"])
+    document = (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{title}</title>"
+                f"<style>{STYLE}</style></head><body><h1>{title}</h1>"
+                f"<p class='sub'>{epochs} epochs; final training loss {history['loss'][-1]:.4g}</p>"
+                + "".join(sections) + "</body></html>")
+    path = os.path.join(run_dir, "report.html")
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(document)
+    os.replace(tmp, path)
+    return path
