@@ -35,8 +35,8 @@ def layer_input(model, index: int) -> np.ndarray:
 
 
 def dead_fraction(z: np.ndarray) -> float:
-    """Fraction of units whose pre-activation is ≤ 0 on every row of the batch."""
-    return float(np.mean(np.all(z <= 0, axis=0)))
+    """Fraction of units whose pre-activation is ≤ 0 on every row of the batch (max over rows ≤ 0)."""
+    return float(np.mean(z.max(axis=0) <= 0))
 
 
 def derivative(layer, a: np.ndarray) -> np.ndarray:
@@ -50,11 +50,30 @@ def saturated_fraction(layer, a: np.ndarray) -> float:
     return float(np.mean(derivative(layer, a) < SATURATION_DERIVATIVE))
 
 
-def rms(array) -> float:
-    """Root mean square √(Σx²/n): a size-independent magnitude, comparable across layers."""
-    array = np.asarray(array, dtype=np.float64)
-    return float(np.sqrt(np.mean(array * array))) if array.size else 0.0
+def _sum_of_squares(array: np.ndarray) -> float:
+    """Σx² in one BLAS pass, in float64 again if float32 overflows."""
+    flat = array.reshape(-1)
+    total = float(np.vdot(flat, flat))
+    if not np.isfinite(total) and np.isfinite(flat).all():
+        flat = flat.astype(np.float64)
+        total = float(np.vdot(flat, flat))
+    return total
 
 
 def norm(array) -> float:
-    return float(np.linalg.norm(np.asarray(array, dtype=np.float64).ravel()))
+    """‖x‖ = √(Σx²) (Frobenius norm for a matrix)."""
+    return float(np.sqrt(_sum_of_squares(np.asarray(array))))
+
+
+def rms(array) -> float:
+    """Root mean square √(Σx²/n): a size-independent magnitude, comparable across layers."""
+    array = np.asarray(array)
+    return float(np.sqrt(_sum_of_squares(array) / array.size)) if array.size else 0.0
+
+
+def mean_and_std(array: np.ndarray) -> tuple[float, float]:
+    """Mean and (population) standard deviation from Σx and Σx² — one pass each, no temporaries."""
+    n = array.size
+    mean = float(np.sum(array, dtype=np.float64)) / n
+    variance = max(_sum_of_squares(array) / n - mean * mean, 0.0)
+    return mean, float(np.sqrt(variance))

@@ -70,6 +70,7 @@ class TrainingMonitor(Callback):
         self._step = 0
         self._epoch = 0
         self._before = None
+        self._buffers = {}
 
     def on_train_begin(self, logs):
         model = self.trainer.model
@@ -81,9 +82,9 @@ class TrainingMonitor(Callback):
         self._epoch = epoch
 
     def _sample(self, values: np.ndarray) -> np.ndarray:
-        flat = values.ravel()
-        if flat.size > SAMPLE_VALUES:
-            flat = flat[self._rng.choice(flat.size, SAMPLE_VALUES, replace=False)]
+        flat = values.reshape(-1)
+        if flat.size > SAMPLE_VALUES:  # a random sample (with replacement: no permutation of the whole batch)
+            flat = flat[self._rng.integers(0, flat.size, SAMPLE_VALUES)]
         return flat.astype(np.float32)
 
     def on_backward_end(self, batch, logs):
@@ -101,8 +102,7 @@ class TrainingMonitor(Callback):
             row[f"{index}.weight_norm"] = measures.norm(layer.W.value)
         for index in self._activations:
             layer, output = model.layers[index], model._outputs[index]
-            row[f"{index}.mean"] = float(np.mean(output))
-            row[f"{index}.std"] = float(np.std(output))
+            row[f"{index}.mean"], row[f"{index}.std"] = measures.mean_and_std(output)
             if isinstance(layer, measures.RELU_FAMILY):
                 row[f"{index}.dead"] = measures.dead_fraction(measures.layer_input(model, index))
             else:
@@ -111,7 +111,14 @@ class TrainingMonitor(Callback):
             self.records.activations["end"][index] = sample
             self.records.activations["start"].setdefault(index, sample)
         self._pending = row
-        self._before = [model.layers[index].W.value.copy() for index in self._dense]
+        self._before = []
+        for index in self._dense:  # W before the update, in a buffer kept between records
+            value = model.layers[index].W.value
+            buffer = self._buffers.get(index)
+            if buffer is None or buffer.shape != value.shape or buffer.dtype != value.dtype:
+                buffer = self._buffers[index] = np.empty_like(value)
+            np.copyto(buffer, value)
+            self._before.append(buffer)
 
     def on_batch_end(self, batch, logs):
         if self._before is None:
@@ -119,7 +126,9 @@ class TrainingMonitor(Callback):
         row = self._pending
         for index, before in zip(self._dense, self._before):
             after = self.trainer.model.layers[index].W.value
-            row[f"{index}.update_ratio"] = measures.norm(after - before) / max(measures.norm(before), 1e-30)
+            weight_norm = row[f"{index}.weight_norm"]
+            np.subtract(after, before, out=before)  # the buffer now holds ΔW
+            row[f"{index}.update_ratio"] = measures.norm(before) / max(weight_norm, 1e-30)
         for key, value in row.items():
             self.records.setdefault(key, []).append(value)
         self._before = None
