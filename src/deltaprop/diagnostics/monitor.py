@@ -107,9 +107,8 @@ class TrainingMonitor(Callback):
                 row[f"{index}.dead"] = measures.dead_fraction(measures.layer_input(model, index))
             else:
                 row[f"{index}.saturated"] = measures.saturated_fraction(layer, output)
-            sample = self._sample(output)
-            self.records.activations["end"][index] = sample
-            self.records.activations["start"].setdefault(index, sample)
+            if index not in self.records.activations["start"]:
+                self.records.activations["start"][index] = self._sample(output)
         self._pending = row
         self._before = []
         for index in self._dense:  # W before the update, in a buffer kept between records
@@ -134,4 +133,8 @@ class TrainingMonitor(Callback):
         self._before = None
 
     def on_train_end(self, logs):
+        model = self.trainer.model
+        if model._outputs and len(model._outputs) == len(model.layers):  # the last forward pass: end of training
+            for index in self._activations:
+                self.records.activations["end"][index] = self._sample(model._outputs[index])
         self.trainer.history.diagnostics = self.records
