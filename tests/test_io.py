@@ -230,3 +230,12 @@ def test_missing_file_and_folder(tmp_path):
         dp.load(tmp_path / "absent.safetensors")
     with pytest.raises(dp.ModelFileError, match="is a folder"):
         dp.load(tmp_path)
+
+
+def test_saved_files_get_the_usual_permissions(tmp_path):
+    umask = os.umask(0o022)
+    try:
+        dp.save(dp.mlp([2, 2], seed=0), tmp_path / "m.safetensors")
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "m.safetensors").stat().st_mode & 0o777 == 0o644

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import layers as layer_module
+from ._files import default_mode
 from .optim import OPTIMIZERS
 from .preprocessing import Preprocessor
 
@@ -115,6 +116,7 @@ def save(model, path, *, optimizer=None, step: int | None = None, info: dict | N
     data = safetensors_bytes(tensors, metadata=metadata)
     handle, temporary = tempfile.mkstemp(prefix=".deltaprop-", suffix=".tmp", dir=folder)
     try:
+        os.chmod(temporary, default_mode())
         with os.fdopen(handle, "wb") as file:
             file.write(data)
             file.flush()

@@ -1,8 +1,7 @@
 """Training curves drawn with matplotlib: loss and the first metric, train and validation."""
 from __future__ import annotations
 
-import os
-import tempfile
+from ._files import atomic_path
 
 
 def history_figure(history, title: str = ""):
@@ -44,13 +43,8 @@ def plot_history(history, path, title: str = "") -> None:
     import matplotlib.pyplot as plt
 
     figure = history_figure(history, title)
-    folder = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(prefix=".curves-", suffix=".png", dir=folder)
-    os.close(handle)
     try:
-        figure.savefig(temporary, dpi=110)
-        os.replace(temporary, path)
+        with atomic_path(path, suffix=".png") as temporary:
+            figure.savefig(temporary, dpi=110)
     finally:
         plt.close(figure)
-        if os.path.exists(temporary):
-            os.unlink(temporary)

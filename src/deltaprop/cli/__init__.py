@@ -5,7 +5,6 @@ line or column; no traceback), 1 an internal error.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 
 from .parser import build_parser

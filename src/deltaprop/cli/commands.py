@@ -6,6 +6,7 @@ import sys
 
 import numpy as np
 
+from .._files import atomic_path
 from .tables import print_table
 
 
@@ -103,9 +104,8 @@ def predict(args) -> int:
         frame["prediction"] = pre.decode_output(output)
     if len(table.target) == len(frame):  # labelled rows: keep the true target next to the prediction
         frame[pre.target_name or "target"] = table.target.to_numpy()
-    tmp = f"{args.out}.tmp{os.getpid()}"
-    frame.to_csv(tmp, index=False)
-    os.replace(tmp, args.out)
+    with atomic_path(args.out) as temporary:
+        frame.to_csv(temporary, index=False)
     print(f"wrote {len(frame)} predictions to {args.out}")
     return 0
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 import os
 import sys
 
+from .._files import atomic_path
+
 DEFAULTS = {
     "data": "digits", "target": None, "task": "auto", "layers": "128,64", "activation": "relu",
     "normalization": "none", "dropout": 0.0, "loss": "auto", "optimizer": "adam", "lr": 1e-3, "epochs": 40,
@@ -48,7 +50,5 @@ def write_toml(settings: dict, path: str) -> None:
     import tomli_w
 
     table = {key: value for key, value in settings.items() if value is not None}
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "wb") as file:
+    with atomic_path(path) as temporary, open(temporary, "wb") as file:
         tomli_w.dump({"train": table}, file)
-    os.replace(tmp, path)

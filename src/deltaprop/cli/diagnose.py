@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 
+from .._files import atomic_path
 from .tables import print_table
 
 
@@ -37,9 +38,8 @@ def attach(model, split, loss_name: str, out: str):
         document = {"findings": {"before": [vars(f) for f in before], "after": [vars(f) for f in after]},
                     "layer_names": layer_names}
         path = os.path.join(out, "findings.json")
-        with open(f"{path}.tmp", "w") as handle:
+        with atomic_path(path) as temporary, open(temporary, "w") as handle:
             json.dump(document, handle, indent=1)
-        os.replace(f"{path}.tmp", path)
         from ..diagnostics.report import write_report
 
         write_report(out)

@@ -1,10 +1,9 @@
 """TrainingMonitor: per-layer gradient-flow measurements every N steps, kept in the History."""
 from __future__ import annotations
 
-import csv
-import os
-
 import numpy as np
+
+from .._files import atomic_path, write_columns_csv
 
 from ..training.callbacks import Callback
 from . import measures
@@ -36,21 +35,14 @@ class Diagnostics(dict):
 
     def to_csv(self, path) -> None:
         """One row per recorded step, one column per quantity; written atomically."""
-        keys = list(self)
-        tmp = f"{path}.tmp{os.getpid()}"
-        with open(tmp, "w", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(keys)
-            writer.writerows(zip(*(self[key] for key in keys)))
-        os.replace(tmp, path)
+        write_columns_csv(self, path)
 
     def save_activations(self, path) -> None:
-        """The start/end activation samples as an NPZ (``start_<layer>``, ``end_<layer>``)."""
+        """The start/end activation samples as an NPZ (``start_<layer>``, ``end_<layer>``), atomically."""
         arrays = {f"{when}_{layer}": values for when, samples in self.activations.items()
                   for layer, values in samples.items()}
-        tmp = f"{path}.tmp{os.getpid()}.npz"
-        np.savez(tmp, **arrays)
-        os.replace(tmp, path)
+        with atomic_path(path, suffix=".npz") as temporary:
+            np.savez(temporary, **arrays)
 
 
 class TrainingMonitor(Callback):

@@ -15,6 +15,7 @@ import os
 
 import numpy as np
 
+from .._files import atomic_path
 from ..plots import history_figure
 
 
@@ -193,8 +194,6 @@ def write_report(run_dir: str) -> str:
                 f"<p class='sub'>{epochs} epochs; final training loss {history['loss'][-1]:.4g}</p>"
                 + "".join(sections) + "</body></html>")
     path = os.path.join(run_dir, "report.html")
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as handle:
+    with atomic_path(path) as temporary, open(temporary, "w", encoding="utf-8") as handle:
         handle.write(document)
-    os.replace(tmp, path)
     return path

@@ -1,8 +1,7 @@
 """History: per-epoch records of a training run, a dict of lists."""
 from __future__ import annotations
 
-import csv
-import os
+from .._files import write_columns_csv
 
 
 class History(dict):
@@ -36,14 +35,7 @@ class History(dict):
 
     def to_csv(self, path) -> None:
         """Write one row per epoch, one column per key, atomically (temporary file, then rename)."""
-        keys = list(self)
-        tmp = f"{path}.tmp{os.getpid()}"
-        with open(tmp, "w", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(keys)
-            for row in zip(*(self[key] for key in keys)):
-                writer.writerow(["" if v is None else v for v in row])
-        os.replace(tmp, path)
+        write_columns_csv(self, path)
 
     def __repr__(self) -> str:
         return f"History({dict(self)!r}, stop_reason={self.stop_reason!r})"

@@ -1,0 +1,50 @@
+"""Atomic file output: write to a temporary file in the target's folder, then rename over the target.
+
+A reader never sees a half-written file, and an interrupted write leaves any earlier file in place
+and no temporary behind. (Model files add fsync on top: see :func:`deltaprop.io.save`.)
+"""
+from __future__ import annotations
+
+import csv
+import os
+import tempfile
+from contextlib import contextmanager
+
+
+def default_mode() -> int:
+    """The permissions a plain ``open(path, "w")`` would give: 0o666 minus the process umask.
+
+    (``mkstemp`` creates 0o600 files; without this a renamed output would be readable only by its owner.)
+    """
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+@contextmanager
+def atomic_path(path, suffix: str = ""):
+    """Yield a temporary path next to ``path``; on success rename it to ``path``, on failure remove it.
+
+    ``suffix`` keeps an extension some writers insist on (``np.savez`` adds ``.npz`` otherwise).
+    """
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    handle, temporary = tempfile.mkstemp(prefix=f".{os.path.basename(path)}-", suffix=suffix or ".tmp", dir=folder)
+    os.close(handle)
+    try:
+        os.chmod(temporary, default_mode())
+        yield temporary
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+
+
+def write_columns_csv(columns: dict, path) -> None:
+    """A dict of equal-length lists as CSV: a header of the keys, one row per index (None → empty cell)."""
+    keys = list(columns)
+    with atomic_path(path) as temporary, open(temporary, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(keys)
+        for row in zip(*(columns[key] for key in keys)):
+            writer.writerow(["" if value is None else value for value in row])
