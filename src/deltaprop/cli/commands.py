@@ -45,9 +45,9 @@ def _rows(args, checkpoint):
         if info.get("data") != args.data:
             raise ValueError(f"--split test replays the training run's split, but the model was trained on "
                              f"{info.get('data')!r}, not {args.data!r}")
-        rows = datasets.split(table, test_split=info.get("test_split"), task=info.get("task", pre.task),
-                              seed=info.get("seed", 0)).test_rows
-        table = table.subset(rows)
+        _, test = datasets.held_out_rows(table, test_split=info.get("test_split"), task=info.get("task", pre.task),
+                                         seed=info.get("seed", 0))
+        table = table.subset(test)
     return table
 
 
@@ -66,8 +66,7 @@ def evaluate(args) -> int:
     if pre.task == "classification":
         rows.append(("accuracy", float(np.mean(output.argmax(axis=1) == y))))
     else:
-        rows += regression_metrics(pre.decode_output(output), pre.decode_output(y[:, None]), "")
-        rows = [(name.strip(), value) for name, value in rows]
+        rows += regression_metrics(pre.decode_output(output), pre.decode_output(y[:, None]))
     print_table(["metric", "value"], rows)
     return 0
 

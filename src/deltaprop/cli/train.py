@@ -88,12 +88,13 @@ def test_metrics(model, split, loss, pre) -> list:
     return rows
 
 
-def regression_metrics(prediction, target, prefix: str) -> list:
+def regression_metrics(prediction, target, prefix: str = "") -> list:
+    """(name, value) of MSE, MAE and R² = 1 − Σ(ŷ − y)² / Σ(y − ȳ)², names prefixed (``"test mse"``)."""
     residual = prediction - target
     total = ((target - target.mean()) ** 2).sum()
     r2 = 1 - (residual ** 2).sum() / total if total > 0 else 0.0
-    return [(f"{prefix} mse", float(np.mean(residual ** 2))), (f"{prefix} mae", float(np.mean(np.abs(residual)))),
-            (f"{prefix} r2", float(r2))]
+    return [(f"{prefix} mse".strip(), float(np.mean(residual ** 2))),
+            (f"{prefix} mae".strip(), float(np.mean(np.abs(residual)))), (f"{prefix} r2".strip(), float(r2))]
 
 
 def run(args) -> int:

@@ -16,7 +16,7 @@ import os
 from . import synthetic
 from .builtin import BUILTIN, load_builtin, names
 from .files import load_csv, load_file, load_npz
-from .split import Split, split
+from .split import Split, held_out_rows, split
 from .table import DataError, Table, from_arrays
 
 
@@ -42,4 +42,4 @@ def catalogue() -> list:
 
 
 __all__ = ["load", "names", "catalogue", "Table", "DataError", "from_arrays", "split", "Split",
-           "load_csv", "load_npz", "load_file", "synthetic", "BUILTIN"]
+           "held_out_rows", "load_csv", "load_npz", "load_file", "synthetic", "BUILTIN"]
