@@ -169,12 +169,16 @@ BAD_TRAIN_INPUT = [
     (lambda tmp: ["--epochs", "0"], "--epochs must be at least 1"),
     (lambda tmp: ["--data", "no_such_dataset"], "unknown dataset 'no_such_dataset'"),
     (lambda tmp: ["--activation", "swish"], "unknown activation 'swish'"),
+    (lambda tmp: ["--loss", "mse"], "--loss mse does not fit a classification task"),
+    (lambda tmp: ["--data", "sine", "--loss", "cross_entropy"], "--loss cross_entropy does not fit a regression task"),
+    (lambda tmp: ["--optimizer", "adamax"], "unknown optimizer 'adamax'"),
     (lambda tmp: ["--config", write(tmp, "c.toml", "[train]\nepochz = 3\n")], "unknown setting\\(s\\) epochz"),
 ]
 
 
 @pytest.mark.parametrize("arguments, message", BAD_TRAIN_INPUT)
-def test_bad_training_input_is_one_line_and_exit_code_2(arguments, message, tmp_path, capsys):
+def test_bad_training_input_is_one_line_and_exit_code_2(arguments, message, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)   # the default --out, runs/…, would appear here
     given = arguments(tmp_path)
     code = main(["train", "--quiet", *given] if "--epochs" in given else ["train", "--quiet", "--epochs", "1", *given])
     captured = capsys.readouterr()

@@ -49,10 +49,17 @@ def output_folder(settings: dict, data_name: str) -> str:
     return out
 
 
+TASK_LOSSES = {"classification": ("cross_entropy", "ce"), "regression": ("mse", "mae", "huber")}
+
+
 def default_loss(task: str, loss: str) -> str:
-    if loss != "auto":
-        return loss
-    return "cross_entropy" if task == "classification" else "mse"
+    """The loss for the task: cross-entropy for classes, MSE for numbers, or the one asked for if it fits."""
+    if loss == "auto":
+        return "cross_entropy" if task == "classification" else "mse"
+    if loss.lower() not in TASK_LOSSES[task]:
+        raise ValueError(f"--loss {loss} does not fit a {task} task; use one of {', '.join(TASK_LOSSES[task])} "
+                         "(or --task to change the task)")
+    return loss
 
 
 def describe_data(table, split, n_val: int) -> list:
