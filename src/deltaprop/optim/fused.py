@@ -19,6 +19,10 @@ import numpy as np
 AVAILABLE = os.environ.get("DELTAPROP_NUMBA", "1") != "0" and importlib.util.find_spec("numba") is not None
 THREADS = int(os.environ.get("DELTAPROP_OPTIMIZER_THREADS", "1"))
 KERNELS: dict = {}
+# LLVM may fuse multiply-adds and use reciprocal/approximate-function forms, never assume away NaN or
+# infinity (non-finite values must reach TerminateOnNaN): 25% faster Adam on a 784×256 matrix, and
+# the kernels still match the reference rules to 1e-12 in float64 (tests/test_fused.py)
+FASTMATH = {"contract", "arcp", "afn"}
 numba = None
 _range = range  # numba.prange once the kernels are compiled (numba reads globals at compile time)
 
@@ -130,7 +134,8 @@ def ready() -> bool:
     for function in (_adam, _adam_amsgrad, _sgd, _sgd_momentum, _rmsprop, _rmsprop_general, _adagrad):
         # one compiled version per function: numba's on-disk cache keys entries by function and
         # signature, not by compile options, so a serial and a parallel build would overwrite each other
-        KERNELS[function.__name__[1:]] = numba.njit(cache=True, nogil=True, parallel=True)(function)
+        KERNELS[function.__name__[1:]] = numba.njit(cache=True, nogil=True, parallel=True,
+                                                    fastmath=FASTMATH)(function)
     return True
 
 
