@@ -34,11 +34,8 @@ def load(name_or_path: str, target: str | None = None) -> Table:
 
 
 def catalogue() -> list:
-    """(name, samples, features, task, description) for every built-in dataset."""
-    rows = []
-    for name, (loader, task, n_samples, n_features) in BUILTIN.items():
-        rows.append((name, n_samples, n_features, task))
-    return rows
+    """(name, samples, features, task) for every built-in dataset, without loading any of them."""
+    return [(name, n_samples, n_features, task) for name, (_, task, n_samples, n_features) in BUILTIN.items()]
 
 
 __all__ = ["load", "names", "catalogue", "Table", "DataError", "from_arrays", "split", "Split",

@@ -1,7 +1,7 @@
 """Table: the raw features and target of a dataset, before any preprocessing."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -28,7 +28,6 @@ class Table:
     test_split: float = 0.2
     source: str = ""
     description: str = ""
-    extra: dict = field(default_factory=dict)
 
     @property
     def n_samples(self) -> int:
