@@ -77,6 +77,8 @@ class Sequential:
             layer.astype(self.dtype)
         self.reset_parameters(seed)
         self._name_parameters()
+        # the first layer with parameters: where fit's backward pass can stop
+        self._first_trainable = next((i for i, layer in enumerate(layers) if layer.parameters()), 0)
         self.preprocessing = None  # a Preprocessor when trained from a table (saved with the model)
         self._input = None
         self._outputs: list = []
@@ -195,21 +197,18 @@ class Sequential:
             raise ValueError(f"grad_out must have the output's shape {expected}, got {grad.shape}")
         grad = np.asarray(grad, dtype=self.dtype)
         grads = [None] * len(self.layers)
-        last = 0 if input_gradient else self._first_trainable()
-        for index in range(len(self.layers) - 1, last - 1, -1):
+        first = 0 if input_gradient else self._first_trainable
+        for index in range(len(self.layers) - 1, first, -1):
             grads[index] = grad
-            layer = self.layers[index]
-            if index == last and not input_gradient:
-                layer.backward_parameters(grad)
-                grad = None
-            else:
-                grad = layer.backward(grad)
+            grad = self.layers[index].backward(grad)
+        grads[first] = grad
+        if input_gradient:
+            grad = self.layers[0].backward(grad)
+        else:
+            self.layers[first].backward_parameters(grad)
+            grad = None
         self._grads = grads
         return grad
-
-    def _first_trainable(self) -> int:
-        """Index of the first layer with parameters (0 if none has any)."""
-        return next((i for i, layer in enumerate(self.layers) if layer.parameters()), 0)
 
     def penalty(self) -> float:
         """Sum of the layers' weight penalties (L1/L2), part of the reported loss."""
@@ -219,6 +218,24 @@ class Sequential:
         """Add each layer's ∂penalty/∂θ to its gradients (fit calls this after backward)."""
         for layer in self.layers:
             layer.add_penalty_gradients()
+
+    def first_non_finite(self, loss_value: float) -> tuple | None:
+        """Where the last pass first produced NaN or ±inf, in the order the algorithm ran.
+
+        Forward pass (each layer's output), then the loss, then the backward pass from the top
+        layer down (each layer's incoming gradient and its parameter gradients). Returns
+        ``(layer index, description)`` — index −1 for the loss — or None when all is finite.
+        """
+        for index, output in enumerate(self._outputs):
+            if not np.isfinite(output).all():
+                return index, f"the output of {self.layers[index].label}"
+        if not np.isfinite(loss_value):
+            return -1, "the loss"
+        for index in range(len(self._grads) - 1, -1, -1):
+            arrays = [self._grads[index]] + [p.grad for p in self.layers[index].parameters()]
+            if not all(np.isfinite(a).all() for a in arrays if a is not None):  # None: not computed
+                return index, f"the gradient of {self.layers[index].label}"
+        return None
 
     def needs_batch_statistics(self) -> bool:
         """True when a layer (BatchNorm) needs at least two samples per training batch."""

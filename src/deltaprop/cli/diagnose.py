@@ -5,6 +5,7 @@ import json
 import os
 
 from .._files import atomic_path
+from ..diagnostics.findings import findings_table
 from .tables import print_table
 
 
@@ -13,8 +14,7 @@ def print_findings(title: str, findings) -> None:
     if not findings:
         print("  no finding: gradients flow, no dead or saturated layer")
         return
-    print_table(["finding", "layer", "value", "what to do"],
-                [(f.kind, f.layer_name, f"{f.value:.3g}", f.advice) for f in findings])
+    print_table(["finding", "layer", "value", "what to do"], findings_table(findings))
 
 
 def attach(model, split, loss_name: str, out: str):

@@ -160,37 +160,35 @@ def diagnose(model, X, y, loss, *, n_batches: int = 4, batch_size: int = 256, se
     saturated = {i: [] for i in activations}
     saved = _snapshot(model)
     findings = []
-    errstate = np.errstate(over="ignore", invalid="ignore", divide="ignore")  # non-finite values are findings here
-    errstate.__enter__()
-    try:
-        for _ in range(n_batches):
-            rows = rng.choice(len(X), size=min(batch_size, len(X)), replace=False)
-            if len(rows) < 2 and model.needs_batch_statistics():
-                raise ValueError("diagnose needs at least 2 samples for a model with BatchNorm")
-            output = model.forward_unchecked(X[rows], training=True)
-            value = loss.forward(output, y[rows])
-            problem = _nonfinite_forward(model, value)
-            if problem is None:
+    # non-finite values are findings here, not warnings
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        try:
+            for _ in range(n_batches):
+                rows = rng.choice(len(X), size=min(batch_size, len(X)), replace=False)
+                if len(rows) < 2 and model.needs_batch_statistics():
+                    raise ValueError("diagnose needs at least 2 samples for a model with BatchNorm")
+                output = model.forward_unchecked(X[rows], training=True)
+                value = loss.forward(output, y[rows])
                 model.backward(loss.backward())
-                problem = _nonfinite_backward(model)
-            if problem is not None:
-                index, what = problem
-                findings.append(Finding("nonfinite", index, model.layers[index].label if index >= 0 else "the loss",
-                                        float("nan"), f"non-finite values first appear in {what}: "
-                                        "lower the learning rate, clip gradients, check the inputs for NaN/inf"))
-                return findings
-            for i in dense:
-                delta[i].append(measures.rms(model._grads[i]))
-                grad[i].append(measures.norm(model.layers[i].W.grad))
-            for i in activations:
-                layer = model.layers[i]
-                if isinstance(layer, measures.RELU_FAMILY):
-                    dead[i].append(measures.dead_fraction(measures.layer_input(model, i)))
-                else:
-                    saturated[i].append(measures.saturated_fraction(layer, model._outputs[i]))
-    finally:
-        errstate.__exit__(None, None, None)
-        _restore(model, saved)
+                problem = model.first_non_finite(value)
+                if problem is not None:
+                    index, what = problem
+                    name = model.layers[index].label if index >= 0 else "the loss"
+                    findings.append(Finding("nonfinite", index, name, float("nan"),
+                                            f"non-finite values first appear in {what}: lower the learning rate, "
+                                            "clip gradients, check the inputs for NaN/inf"))
+                    return findings
+                for i in dense:
+                    delta[i].append(measures.rms(model._grads[i]))
+                    grad[i].append(measures.norm(model.layers[i].W.grad))
+                for i in activations:
+                    layer = model.layers[i]
+                    if isinstance(layer, measures.RELU_FAMILY):
+                        dead[i].append(measures.dead_fraction(measures.layer_input(model, i)))
+                    else:
+                        saturated[i].append(measures.saturated_fraction(layer, model._outputs[i]))
+        finally:
+            _restore(model, saved)
 
     if dense:
         reference = float(np.mean(delta[dense[-1]]))
@@ -209,23 +207,6 @@ def diagnose(model, X, y, loss, *, n_batches: int = 4, batch_size: int = 256, se
             findings.append(Finding("saturation", i, name, float(np.mean(saturated[i])),
                                     _saturation_advice(model, i)))
     return sorted(findings, key=lambda finding: (finding.layer, finding.kind))
-
-
-def _nonfinite_forward(model, loss_value):
-    for index, output in enumerate(model._outputs):
-        if not np.isfinite(output).all():
-            return index, f"the output of {model.layers[index].label}"
-    if not math.isfinite(loss_value):
-        return -1, "the loss"
-    return None
-
-
-def _nonfinite_backward(model):
-    for index in range(len(model.layers) - 1, -1, -1):
-        arrays = [model._grads[index]] + [p.grad for p in model.layers[index].parameters()]
-        if not all(np.isfinite(a).all() for a in arrays if a is not None):
-            return index, f"the gradient of {model.layers[index].label}"
-    return None
 
 
 def findings_table(findings) -> list:

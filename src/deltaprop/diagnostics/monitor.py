@@ -26,13 +26,6 @@ class Diagnostics(dict):
         self.activations = {"start": {}, "end": {}}
         self.layer_names = {}
 
-    def layers(self, quantity: str) -> list:
-        """Layer indices that have ``quantity`` recorded, in order."""
-        return sorted(int(key.split(".")[0]) for key in self if key.endswith("." + quantity))
-
-    def series(self, layer: int, quantity: str) -> np.ndarray:
-        return np.asarray(self[f"{layer}.{quantity}"], dtype=np.float64)
-
     def to_csv(self, path) -> None:
         """One row per recorded step, one column per quantity; written atomically."""
         write_columns_csv(self, path)

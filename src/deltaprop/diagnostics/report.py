@@ -133,7 +133,7 @@ def write_report(run_dir: str) -> str:
         raise ValueError(f"{run_dir}: no such run folder")
     if not os.path.isfile(history_path):
         raise ValueError(f"{run_dir}: no history.csv (is this a folder written by 'deltaprop train'?)")
-    history = {key: values for key, values in _read_columns(history_path).items()}
+    history = _read_columns(history_path)
     if not history.get("loss"):
         raise ValueError(f"{history_path}: no epochs recorded")
     config = {}

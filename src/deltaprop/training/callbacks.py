@@ -146,24 +146,10 @@ class TerminateOnNaN(Callback):
         self.message = message
         self.stop("non_finite", message)
 
-    def _first_non_finite(self, loss_value: float):
-        """Where the first non-finite value appeared, in the order the algorithm ran."""
-        model = self.trainer.model
-        for index, output in enumerate(model._outputs):  # forward pass
-            if not np.isfinite(output).all():
-                return f"in the output of {model.layers[index].label}"
-        if not math.isfinite(loss_value):  # loss
-            return "in the loss"
-        for index in range(len(model.layers) - 1, -1, -1):  # backward pass, top layer first
-            layer = model.layers[index]
-            arrays = [model._grads[index]] + [p.grad for p in layer.parameters()]
-            if not all(np.isfinite(a).all() for a in arrays if a is not None):  # None: not computed
-                return f"in the gradient of {layer.label}"
-        return None
-
     def on_backward_end(self, batch, logs):
-        where = self._first_non_finite(logs["loss"])
-        if where is not None:
+        found = self.trainer.model.first_non_finite(logs["loss"])
+        if found is not None:
+            where = f"in {found[1]}"
             weights_finite = all(np.isfinite(p.value).all() for p in self.trainer.model.parameters())
             self._halt(where, f"epoch {logs['epoch']}, batch {batch}", restore=not weights_finite)
 
