@@ -114,9 +114,9 @@ def test_datasets_summary_and_gradcheck_commands(tmp_path, capsys):
 def test_builtin_datasets_load_offline_with_their_tasks():
     from deltaprop import datasets
 
-    for name, (_, task, n_samples, n_features) in datasets.BUILTIN.items():
+    for name, entry in datasets.BUILTIN.items():
         table = datasets.load(name)
-        assert (table.task, table.n_samples, table.n_features) == (task, n_samples, n_features), name
+        assert (table.task, table.n_samples, table.n_features) == (entry.task, entry.n_samples, entry.n_features), name
         assert table.target.notna().all()
 
 

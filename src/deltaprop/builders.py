@@ -6,7 +6,6 @@ from .layers import activations
 from .layers.dense import Dense
 from .layers.dropout import Dropout
 from .layers.normalization import BatchNorm, LayerNorm
-
 from .model import Sequential
 
 NORMALIZATIONS = {"batchnorm": BatchNorm, "layernorm": LayerNorm}

@@ -15,8 +15,7 @@ def history_figure(history, title: str = ""):
     import matplotlib.pyplot as plt
 
     epochs = list(range(1, len(history["loss"]) + 1))
-    metrics = [key for key in history if key not in ("epoch", "loss", "lr", "seconds") and not key.startswith("val_")
-               and not key.startswith("diag")]
+    metrics = [key for key in history if key not in ("epoch", "loss", "lr", "seconds") and not key.startswith("val_")]
     panels = [("loss", "loss")] + [(metric, metric) for metric in metrics[:1]]
     figure, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4), squeeze=False)
     for axis, (key, label) in zip(axes[0], panels):

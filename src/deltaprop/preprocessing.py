@@ -104,16 +104,6 @@ class Preprocessor:
     def n_outputs(self) -> int:
         return len(self.class_names) if self.task == "classification" else 1
 
-    def input_names(self) -> list:
-        """Names of the encoded input columns, ``column=category`` for one-hot columns."""
-        names = []
-        for name in self.feature_columns:
-            if name in self.categories:
-                names.extend(f"{name}={category}" for category in self.categories[name])
-            else:
-                names.append(name)
-        return names
-
     def _encode(self, features, source: str) -> np.ndarray:
         blocks = []
         for name in self.feature_columns:

@@ -52,32 +52,23 @@ def _rows(args, checkpoint):
 
 
 def evaluate(args) -> int:
-    from .. import losses
-    from .train import regression_metrics
+    from .train import scores
 
     checkpoint = _load_model(args.model)
     model, pre = checkpoint.model, checkpoint.model.preprocessing
     table = _rows(args, checkpoint)
     X = pre.transform(table.features, table.source)
     y = pre.encode_target(table.target, table.source)
-    output = model.predict(X)
     loss = checkpoint.info.get("loss", "cross_entropy" if pre.task == "classification" else "mse")
-    rows = [("rows", len(X)), ("loss", losses.get(loss).forward(output, y))]
-    if pre.task == "classification":
-        rows.append(("accuracy", float(np.mean(output.argmax(axis=1) == y))))
-    else:
-        rows += regression_metrics(pre.decode_output(output), pre.decode_output(y[:, None]))
+    rows = [("rows", len(X))] + scores(model, X, y, loss, pre)
     print_table(["metric", "value"], rows)
     return 0
 
 
-def _softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
-    return shifted / shifted.sum(axis=1, keepdims=True)
-
-
 def predict(args) -> int:
     import pandas as pd
+
+    from ..layers import Softmax
 
     if os.path.isdir(args.out):
         raise ValueError(f"--out {args.out}: is a folder; give a CSV file name")
@@ -96,7 +87,7 @@ def predict(args) -> int:
     frame = pd.DataFrame()
     if pre.task == "classification":
         frame["prediction"] = np.asarray(pre.class_names, dtype=object)[output.argmax(axis=1)]
-        probabilities = _softmax(output)
+        probabilities = Softmax().forward(output)
         for index, name in enumerate(pre.class_names):
             frame[f"probability_{name}"] = probabilities[:, index]
     else:
@@ -147,7 +138,7 @@ def summary(args) -> int:
 def datasets(args) -> int:
     from .. import datasets as data
 
-    print_table(["name", "samples", "features", "task"], data.catalogue())
+    print_table(["name", "samples", "features", "task", "description"], data.catalogue())
     return 0
 
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 import os
 import time
 
-import numpy as np
-
 from . import config as run_config
 from .tables import print_table
 
@@ -80,28 +78,20 @@ def describe_data(table, split, n_val: int) -> list:
     return lines
 
 
-def test_metrics(model, split, loss, pre) -> list:
-    """(name, value) rows of the test metrics; regression ones are in the target's own units."""
+def scores(model, X, y, loss: str, pre, prefix: str = "") -> list:
+    """(name, value) rows: the loss, then accuracy (classification) or MSE, MAE and R² in the
+    target's own units (regression), each name prefixed (``"test accuracy"``)."""
     from .. import losses
+    from ..training import metrics
 
-    if len(split.X_test) == 0:
-        return []
-    output = model.predict(split.X_test)
-    rows = [("test loss", losses.get(loss).forward(output, split.y_test))]
+    output = model.predict(X)
+    rows = [("loss", losses.get(loss).forward(output, y))]
     if pre.task == "classification":
-        rows.append(("test accuracy", float(np.mean(output.argmax(axis=1) == split.y_test))))
+        rows.append(("accuracy", metrics.get("accuracy")(output, y)))
     else:
-        rows.extend(regression_metrics(pre.decode_output(output), pre.decode_output(split.y_test[:, None]), "test"))
-    return rows
-
-
-def regression_metrics(prediction, target, prefix: str = "") -> list:
-    """(name, value) of MSE, MAE and R² = 1 − Σ(ŷ − y)² / Σ(y − ȳ)², names prefixed (``"test mse"``)."""
-    residual = prediction - target
-    total = ((target - target.mean()) ** 2).sum()
-    r2 = 1 - (residual ** 2).sum() / total if total > 0 else 0.0
-    return [(f"{prefix} mse".strip(), float(np.mean(residual ** 2))),
-            (f"{prefix} mae".strip(), float(np.mean(np.abs(residual)))), (f"{prefix} r2".strip(), float(r2))]
+        prediction, target = pre.decode_output(output), pre.decode_output(y[:, None])
+        rows += [(name, metrics.get(name)(prediction, target)) for name in ("mse", "mae", "r2")]
+    return [(f"{prefix} {name}".strip(), value) for name, value in rows]
 
 
 def run(args) -> int:
@@ -149,7 +139,8 @@ def run(args) -> int:
     rows = [("epochs", len(history["loss"])), ("train loss", history["loss"][-1])]
     if history.get("val_loss"):
         rows.append(("validation loss", history["val_loss"][-1]))
-    rows += test_metrics(model, split, loss_name, pre)
+    if len(split.X_test):
+        rows += scores(model, split.X_test, split.y_test, loss_name, pre, prefix="test")
     print_table(["metric", "value"], rows)
 
     info = {"data": settings["data"], "target": settings["target"], "test_split": settings["test_split"],

@@ -34,8 +34,9 @@ def load(name_or_path: str, target: str | None = None) -> Table:
 
 
 def catalogue() -> list:
-    """(name, samples, features, task) for every built-in dataset, without loading any of them."""
-    return [(name, n_samples, n_features, task) for name, (_, task, n_samples, n_features) in BUILTIN.items()]
+    """(name, samples, features, task, description) for every built-in dataset, without loading any."""
+    return [(name, entry.n_samples, entry.n_features, entry.task, entry.description)
+            for name, entry in BUILTIN.items()]
 
 
 __all__ = ["load", "names", "catalogue", "Table", "DataError", "from_arrays", "split", "Split",

@@ -10,9 +10,9 @@ import os
 import numpy as np
 import pandas as pd
 
+from ..preprocessing import CSV_LINE_OF_ROW
 from .table import DataError, Table, from_arrays
 
-CSV_LINE_OF_ROW = 2  # line numbers are 1-based and line 1 is the header
 
 
 def _check_exists(path: str) -> None:

@@ -1,7 +1,7 @@
 """Table: the raw features and target of a dataset, before any preprocessing."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 
@@ -27,7 +27,6 @@ class Table:
     task: str
     test_split: float = 0.2
     source: str = ""
-    description: str = ""
 
     @property
     def n_samples(self) -> int:
@@ -39,14 +38,13 @@ class Table:
 
     def subset(self, rows) -> "Table":
         """The same table restricted to the given row positions."""
-        return Table(self.name, self.features.iloc[rows].reset_index(drop=True),
-                     self.target.iloc[rows].reset_index(drop=True), self.task, self.test_split, self.source,
-                     self.description)
+        return replace(self, features=self.features.iloc[rows].reset_index(drop=True),
+                       target=self.target.iloc[rows].reset_index(drop=True))
 
 
 def from_arrays(name, X, y, task, *, feature_names=None, target_name="target", test_split=0.2,
-                description="", source="") -> Table:
+                source="") -> Table:
     """A Table from a 2-D feature array and a 1-D target array."""
     columns = list(feature_names) if feature_names is not None else [f"x{i}" for i in range(X.shape[1])]
     return Table(name, pd.DataFrame(X, columns=columns), pd.Series(y, name=target_name), task,
-                 test_split, source or name, description)
+                 test_split, source or name)

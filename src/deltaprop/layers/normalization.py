@@ -100,7 +100,7 @@ class BatchNorm(_Normalization):
         self._trained_batch = training
         if training:
             n = x.shape[0]
-            if n < 2:
+            if n < self.min_training_batch:
                 raise ValueError(
                     f"{self.label} needs at least 2 samples per batch in training mode to estimate a "
                     f"variance, got a batch of {n} (use a larger batch_size, or avoid a last batch of 1)"

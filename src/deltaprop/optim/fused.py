@@ -2,7 +2,7 @@
 
 The readable update rules live in the optimizer classes (``update``) and stay the reference;
 these kernels compute the same formulas element by element, reading each of θ, g and the state
-once and writing θ and the state once, on all cores for large tensors. The tests check every
+once and writing θ and the state once (on one thread by default: see ``_use_own_threads``). The tests check every
 kernel against its reference rule. Without numba (or with ``DELTAPROP_NUMBA=0``) the reference
 rules run instead.
 """
@@ -39,7 +39,8 @@ def _use_own_threads() -> None:
     numba.set_num_threads(max(1, min(THREADS, numba.config.NUMBA_NUM_THREADS)))
 
 
-# Each kernel is branch-free inside its loop, so LLVM vectorizes it; variants are separate kernels.
+# The kernels are branch-free inside their loops, so LLVM vectorizes them; variants are separate
+# kernels (Adam with and without amsgrad). Only the rarely used centered/momentum RMSprop branches.
 
 def _adam(value, grad, m, v, beta1, beta2, step_size, bias2_sqrt, eps, weight_decay, decay):
     for i in _range(value.size):
