@@ -10,3 +10,20 @@ def rng():
 def away_from_kink(x: np.ndarray, margin: float = 0.05) -> np.ndarray:
     """Push values out of (−margin, margin) so finite differences never straddle a ReLU kink."""
     return np.where(np.abs(x) < margin, np.sign(x + 1e-12) * (margin + np.abs(x)), x)
+
+
+# The 2-2-1 sigmoid network of the README's worked example, and its backpropagation step by hand.
+WORKED_W1, WORKED_b1 = np.array([[0.15, 0.25], [0.20, 0.30]]), np.array([0.35, 0.35])
+WORKED_W2, WORKED_b2 = np.array([[0.40], [0.45]]), np.array([0.60])
+
+
+def worked_step_by_hand(x: np.ndarray, y: np.ndarray) -> dict:
+    """Z, A, MSE loss and δ of the worked 2-2-1 example, from the formulas written out here."""
+    sigmoid = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
+    Z1 = x @ WORKED_W1 + WORKED_b1
+    A1 = sigmoid(Z1)
+    Z2 = A1 @ WORKED_W2 + WORKED_b2
+    A2 = sigmoid(Z2)
+    delta2 = 2 * (A2 - y) / A2.size * A2 * (1 - A2)   # ∂L/∂A · f'(Z) at the output (MSE: mean over N·1)
+    delta1 = (delta2 @ WORKED_W2.T) * A1 * (1 - A1)    # (δ·Wᵀ) ⊙ f'(Z) one layer back
+    return {"Z1": Z1, "A1": A1, "Z2": Z2, "A2": A2, "L": np.mean((A2 - y) ** 2), "delta2": delta2, "delta1": delta1}

@@ -6,6 +6,7 @@ import re
 import numpy as np
 import pytest
 
+from conftest import WORKED_W1, WORKED_W2, WORKED_b1, WORKED_b2, worked_step_by_hand
 from deltaprop.cli import main
 
 
@@ -23,24 +24,14 @@ def line_starting(output: str, prefix: str, last: bool = False) -> str:
     return lines[-1] if last else lines[0]
 
 
-def sigmoid(z):
-    return 1 / (1 + np.exp(-z))
-
-
 def test_explain_prints_the_step_the_formulas_give(capsys):
     assert main(["explain", "--lr", "0.5"]) == 0
     out = capsys.readouterr().out
     # the same step, written out independently
     x, y = np.array([[0.05, 0.10]]), np.array([[0.01]])
-    W1, b1 = np.array([[0.15, 0.25], [0.20, 0.30]]), np.array([0.35, 0.35])
-    W2, b2 = np.array([[0.40], [0.45]]), np.array([0.60])
-    Z1 = x @ W1 + b1
-    A1 = sigmoid(Z1)
-    Z2 = A1 @ W2 + b2
-    A2 = sigmoid(Z2)
-    L = np.mean((A2 - y) ** 2)
-    d2 = 2 * (A2 - y) / A2.size * A2 * (1 - A2)
-    d1 = (d2 @ W2.T) * A1 * (1 - A1)
+    W1, b1, W2, b2 = WORKED_W1, WORKED_b1, WORKED_W2, WORKED_b2
+    hand = worked_step_by_hand(x, y)
+    Z1, A1, Z2, A2, L, d2, d1 = (hand[k] for k in ("Z1", "A1", "Z2", "A2", "L", "delta2", "delta1"))
     expected = {
         "Z1 =": Z1, "A1 =": A1, "Z2 =": Z2, "A2 =": A2, "L =": L, "δ2 =": d2, "δ1 =": d1,
         "∂L/∂W2 =": A1.T @ d2, "∂L/∂b2 =": d2.sum(0), "∂L/∂W1 =": x.T @ d1, "∂L/∂b1 =": d1.sum(0),

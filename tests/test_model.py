@@ -3,10 +3,7 @@ import numpy as np
 import pytest
 
 import deltaprop as dp
-
-
-def sigmoid(z):
-    return 1 / (1 + np.exp(-z))
+from conftest import worked_step_by_hand
 
 
 def two_two_one(dtype="float64"):
@@ -26,14 +23,8 @@ def test_seed_quantities_of_a_2_2_1_network_match_the_formulas():
     loss.forward(model.forward(x, training=True), y)
     model.backward(loss.backward())
 
-    W1, b1 = np.array([[0.15, 0.25], [0.20, 0.30]]), np.array([0.35, 0.35])
-    W2, b2 = np.array([[0.40], [0.45]]), np.array([0.60])
-    Z1 = x @ W1 + b1
-    A1 = sigmoid(Z1)
-    Z2 = A1 @ W2 + b2
-    A2 = sigmoid(Z2)
-    delta2 = 2 * (A2 - y) / 2 * A2 * (1 - A2)       # ∂L/∂A · f'(Z) at the output, N = 2
-    delta1 = (delta2 @ W2.T) * A1 * (1 - A1)         # (δ·Wᵀ) ⊙ f'(Z) one layer back
+    hand = worked_step_by_hand(x, y)
+    Z1, A1, Z2, A2, delta1, delta2 = (hand[k] for k in ("Z1", "A1", "Z2", "A2", "delta1", "delta2"))
 
     hidden, output = model.inspect()
     assert (hidden.layer, output.layer) == (0, 2)

@@ -1,6 +1,5 @@
 """Optimizers: first steps against the update rules written out here (as torch.optim documents them)."""
 import copy
-import math
 
 import numpy as np
 import pytest

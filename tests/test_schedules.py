@@ -1,7 +1,6 @@
 """Learning-rate schedules produce their documented sequences exactly, and fit records them."""
 import math
 
-import numpy as np
 import pytest
 
 import deltaprop as dp
