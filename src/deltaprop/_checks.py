@@ -10,9 +10,6 @@ import numbers
 
 import numpy as np
 
-FLOAT_DTYPES = {"float32": np.float32, "float64": np.float64}
-
-
 def resolve_dtype(dtype) -> np.dtype:
     """Return ``np.float32`` or ``np.float64`` for a dtype given by name or NumPy type."""
     try:
@@ -45,9 +42,16 @@ def as_float_matrix(x, name: str, dtype=None) -> np.ndarray:
         raise ValueError(f"{name} is empty: shape {array.shape}, need at least one sample and one feature")
     if dtype is None:
         dtype = array.dtype if array.dtype.kind == "f" else np.float64
-    array = np.asarray(array, dtype=dtype)
     check_finite(array, name)
-    return array
+    converted = np.asarray(array, dtype=dtype)
+    if converted.dtype.itemsize < array.dtype.itemsize and not np.isfinite(converted).all():
+        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(converted))[0])
+        limit = np.finfo(converted.dtype).max
+        raise ValueError(
+            f"{name} has values beyond {converted.dtype.name}'s range (±{limit:.3g}), first at index "
+            f"[{', '.join(map(str, bad))}]: {array[bad]:g}; rescale the data or use dtype='float64'"
+        )
+    return converted
 
 
 def check_finite(array: np.ndarray, name: str) -> None:
@@ -56,6 +60,17 @@ def check_finite(array: np.ndarray, name: str) -> None:
         bad = np.argwhere(~np.isfinite(array))[0]
         where = ", ".join(str(int(i)) for i in bad)
         raise ValueError(f"{name} contains NaN or infinity (first at index [{where}]: {array[tuple(bad)]})")
+
+
+def check_seed(seed, name: str = "seed"):
+    """None, or a non-negative integer (what ``numpy.random.default_rng`` accepts as a seed)."""
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"{name} must be a non-negative integer or None, got {seed!r}")
+    if seed < 0:
+        raise ValueError(f"{name} must be a non-negative integer or None, got {seed}")
+    return int(seed)
 
 
 def check_positive_int(value, name: str) -> int:

@@ -26,6 +26,7 @@ import numpy as np
 
 from . import layers as layer_module
 from ._files import default_mode
+from .errors import ModelFileError
 from .optim import OPTIMIZERS
 from .preprocessing import Preprocessor
 
@@ -35,10 +36,6 @@ METADATA_KEY = "deltaprop"
 OPTIMIZER_PREFIX = "optimizer/"
 LAYER_TYPES = {name: getattr(layer_module, name) for name in layer_module.__all__ if name != "Layer"}
 DTYPES = {"float32": np.float32, "float64": np.float64}
-
-
-class ModelFileError(ValueError):
-    """A model file that cannot be loaded; the message names the file and the problem."""
 
 
 @dataclass
@@ -106,6 +103,10 @@ def save(model, path, *, optimizer=None, step: int | None = None, info: dict | N
     """
     from safetensors.numpy import save as safetensors_bytes
 
+    from .model import Sequential
+
+    if not isinstance(model, Sequential):
+        raise TypeError(f"model must be a deltaprop Sequential, got {type(model).__name__}")
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
@@ -196,7 +197,7 @@ def _build(info: dict, path: str):
     from .model import Sequential
 
     dtype_name = info.get("dtype")
-    if dtype_name not in DTYPES:
+    if not isinstance(dtype_name, str) or dtype_name not in DTYPES:
         raise ModelFileError(f"{path}: dtype {dtype_name!r} is not one of {', '.join(DTYPES)}")
     entries = info.get("architecture")
     if not isinstance(entries, list) or not entries:
@@ -220,12 +221,16 @@ def _build(info: dict, path: str):
         raise ModelFileError(f"{path}: the architecture is inconsistent: {exc}") from None
     if info.get("preprocessing") is not None:
         try:
-            model.preprocessing = Preprocessor.from_config(info["preprocessing"])
+            pre = model.preprocessing = Preprocessor.from_config(info["preprocessing"])
         except (TypeError, ValueError) as exc:
             raise ModelFileError(f"{path}: bad preprocessing: {exc}") from None
-        if model.n_in is not None and model.preprocessing.n_inputs != model.n_in:
-            raise ModelFileError(f"{path}: preprocessing gives {model.preprocessing.n_inputs} inputs but the "
-                                 f"network takes {model.n_in}")
+        if model.n_in is not None and pre.n_inputs != model.n_in:
+            raise ModelFileError(f"{path}: preprocessing gives {pre.n_inputs} inputs but the network takes "
+                                 f"{model.n_in}")
+        if model.n_out is not None and pre.n_outputs != model.n_out:
+            what = f"{pre.n_outputs} class names" if pre.task == "classification" else "a regression (one value)"
+            raise ModelFileError(f"{path}: the preprocessing describes {what} but the network has {model.n_out} "
+                                 "outputs")
     return model
 
 
@@ -269,6 +274,9 @@ def _optimizer(info: dict, tensors: dict, model, path: str):
     spec = info.get("optimizer")
     if spec is None:
         return None
+    if not isinstance(spec, dict) or not isinstance(spec.get("hyper"), dict) \
+            or not isinstance(spec.get("scalars", {}), dict):
+        raise ModelFileError(f"{path}: bad optimizer state: 'optimizer' must be an object with a 'hyper' object")
     try:
         cls = OPTIMIZERS[str(spec["type"]).lower()]
         optimizer = cls(lr=spec["lr"], **spec["hyper"])
@@ -288,7 +296,7 @@ def _optimizer(info: dict, tensors: dict, model, path: str):
         optimizer.load_state_dict({"type": cls.__name__, "lr": spec["lr"], "hyper": spec["hyper"], "state": state})
     except ModelFileError:
         raise
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ModelFileError(f"{path}: bad optimizer state: {exc!r}") from None
     return optimizer
 

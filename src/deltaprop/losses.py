@@ -18,7 +18,12 @@ from .layers.activations import stable_sigmoid
 
 
 class Loss:
-    """Base class: ``forward(pred, target) -> float`` then ``backward() -> ∂L/∂pred``."""
+    """Base class: ``forward(pred, target) -> float`` then ``backward() -> ∂L/∂pred``.
+
+    ``task`` says what the loss is for: ``"regression"`` (values) or ``"classification"`` (labels).
+    """
+
+    task = "regression"
 
     def __init__(self):
         self._grad = None
@@ -128,6 +133,8 @@ class BinaryCrossEntropy(Loss):
     shape (N, 1).
     """
 
+    task = "classification"
+
     def forward(self, pred, target) -> float:
         pred, target = _regression_pair("BinaryCrossEntropy", pred, target)
         if target.min() < 0 or target.max() > 1:
@@ -155,6 +162,8 @@ class CrossEntropy(Loss):
     label_smoothing : float in [0, 1), default 0
         Mixes the target with the uniform distribution: y ← (1 − ε)·y + ε/C (as PyTorch).
     """
+
+    task = "classification"
 
     def __init__(self, label_smoothing: float = 0.0):
         super().__init__()

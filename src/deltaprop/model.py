@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._checks import as_float_matrix, check_positive_int, resolve_dtype
+from ._checks import as_float_matrix, check_positive_int, check_seed, resolve_dtype
 from .layers.base import Layer
 from .layers.dense import Dense
 
@@ -69,7 +69,7 @@ class Sequential:
             if not isinstance(layer, Layer):
                 raise TypeError(f"layers[{index}] must be a deltaprop Layer, got {type(layer).__name__}")
         self.layers = layers
-        self.seed = seed
+        self.seed = seed = check_seed(seed)
         self.dtype = resolve_dtype(dtype)
         self._check_widths()
         for index, layer in enumerate(self.layers):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._checks import check_finite, check_number
+from .._checks import check_finite, check_number, check_seed
 
 
 def check_targets(y, n_samples: int, name: str = "y") -> np.ndarray:
@@ -30,6 +30,7 @@ def training_rng(model_seed, fit_seed) -> np.random.Generator:
 
     Seeded from both the model seed and the fit seed; fresh entropy only when both are None.
     """
+    fit_seed = check_seed(fit_seed)
     if model_seed is None and fit_seed is None:
         return np.random.default_rng()
     entropy = [0 if model_seed is None else int(model_seed) + 1, 0 if fit_seed is None else int(fit_seed) + 1]

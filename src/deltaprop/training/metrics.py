@@ -11,6 +11,7 @@ import numpy as np
 class Metric:
     name = "metric"
     mode = "max"
+    task = "regression"  # what it measures: "regression" (values) or "classification" (labels)
 
     def __call__(self, pred: np.ndarray, target: np.ndarray) -> float:
         raise NotImplementedError
@@ -35,6 +36,7 @@ class Accuracy(Metric):
     """
 
     name = "accuracy"
+    task = "classification"
 
     def __init__(self, threshold: float = 0.0):
         self.threshold = threshold

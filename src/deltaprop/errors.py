@@ -1,0 +1,29 @@
+"""The one family of exceptions for bad input from outside the program.
+
+``InputError`` (a ``ValueError``) means: what the user gave — a data file, a model file, a setting
+— is wrong, and the message says where (file, line, column, option). The command line turns it
+into one line and exit code 2; any other exception inside deltaprop is a bug (exit code 1, with
+the traceback).
+"""
+
+
+class InputError(ValueError):
+    """Bad input from outside the program; the message names the file, line, column or option."""
+
+
+class DataError(InputError):
+    """Bad user data: the message names the file, the line and the column where it can."""
+
+
+class ModelFileError(InputError):
+    """A model file that cannot be loaded; the message names the file and the problem."""
+
+
+def shorten(items, limit: int = 5, quote: bool = True) -> str:
+    """``'a', 'b', 'c' … and 170 more``: a list cut short so that a message stays one line."""
+    items = list(items)
+    shown = [repr(item) if quote else str(item) for item in items[:limit]]
+    text = ", ".join(shown)
+    if len(items) > limit:
+        text += f" … and {len(items) - limit} more"
+    return text
