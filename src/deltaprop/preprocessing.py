@@ -1,10 +1,18 @@
 """Preprocessing learned on the training split and saved in the model file.
 
-Features: each text column is one-hot encoded (its categories sorted), numeric columns are
-kept, then every encoded column is standardized, x' = (x − mean) / std, with the mean and
-std of the training split (std 0 is replaced by 1). Targets: class labels become indices
-into ``class_names`` (the sorted distinct labels, kept as strings); regression targets are
-standardized the same way and predictions mapped back, y = y'·std + mean.
+Features: each text column is one-hot encoded (its categories sorted; a category never seen in
+training encodes as all zeros, scikit-learn's ``handle_unknown="ignore"``), numeric columns are
+kept, then every encoded column is standardized, x' = (x − mean) / std, with the mean and std of
+the training split (std 0 is replaced by 1). A text column that cannot be one-hot encoded
+usefully is left out (``dropped``):
+
+* an **identifier** — more than IDENTIFIER_SHARE = 50% of the training rows hold distinct values
+  (and more than 10 of them): names, IDs, dates;
+* **too many categories** — more than MAX_CATEGORIES = 100 distinct values.
+
+Targets: class labels become indices into ``class_names`` (the sorted distinct labels, kept as
+strings); regression targets are standardized the same way and predictions mapped back,
+y = y'·std + mean.
 
 Everything is plain lists and floats, so it goes into the model file's JSON header as is.
 """
@@ -12,32 +20,71 @@ from __future__ import annotations
 
 import numpy as np
 
+from .errors import DataError, shorten
+
 MAX_CLASSES_FOR_AUTO = 50
-CSV_LINE_OF_ROW = 2  # messages give CSV line numbers: line 1 is the header
+MAX_CATEGORIES = 100
+IDENTIFIER_SHARE = 0.5
+IDENTIFIER_MIN_VALUES = 10
 
 
 def _is_text(column) -> bool:
     return column.dtype.kind not in "biuf"
 
 
+def _is_number(cell) -> bool:
+    try:
+        float(cell)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _where(lines, row: int) -> str:
+    return f"line {lines[row]}" if lines is not None else f"row {row}"
+
+
 def infer_task(target) -> str:
-    """Classification for text, booleans or at most 50 distinct integer values; regression otherwise."""
-    if _is_text(target):
+    """Classification for text or booleans, or for integers with at most 50 distinct values that
+    repeat (no more distinct values than half the rows); regression otherwise."""
+    if _is_text(target) or target.dtype.kind == "b":
         return "classification"
     values = target.to_numpy(dtype=np.float64)
-    if np.all(values == np.round(values)) and len(np.unique(values)) <= MAX_CLASSES_FOR_AUTO:
+    n_distinct = len(np.unique(values))
+    if np.all(values == np.round(values)) and n_distinct <= MAX_CLASSES_FOR_AUTO and n_distinct <= len(values) / 2:
         return "classification"
     return "regression"
 
 
-def _label_strings(target) -> list:
-    """Labels as strings; integer-valued numbers print without a trailing '.0'."""
-    if _is_text(target):
-        return [str(v) for v in target]
-    values = target.to_numpy(dtype=np.float64)
+def _as_strings(column) -> np.ndarray:
+    """Cells as strings; integer-valued numbers print without a trailing '.0'."""
+    if _is_text(column):
+        return column.astype(str).to_numpy()
+    values = column.to_numpy(dtype=np.float64)
     if np.all(values == np.round(values)):
-        return [str(int(v)) for v in values]
-    return [repr(float(v)) for v in values]
+        return np.array([str(int(v)) for v in values], dtype=object)
+    return np.array([repr(float(v)) for v in values], dtype=object)
+
+
+def why_left_out(column) -> str | None:
+    """Why a text column is not one-hot encoded (an identifier, too many categories), or None."""
+    if not _is_text(column):
+        return None
+    n_rows, n_distinct = len(column), column.nunique()
+    if n_distinct > IDENTIFIER_SHARE * n_rows and n_distinct > IDENTIFIER_MIN_VALUES:
+        return f"{n_distinct} distinct values in {n_rows} rows, like an identifier"
+    if n_distinct > MAX_CATEGORIES:
+        return f"{n_distinct} categories, more than {MAX_CATEGORIES} to one-hot encode"
+    return None
+
+
+def _mean_and_std(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Column means and standard deviations that never overflow: computed on values divided by
+    each column's largest magnitude, then scaled back (features near 1e200 stay finite)."""
+    scale = np.max(np.abs(values), axis=0) if len(values) else np.ones(values.shape[1])
+    scale = np.where(scale > 0, scale, 1.0)
+    scaled = values / scale
+    return scaled.mean(axis=0) * scale, scaled.std(axis=0) * scale
 
 
 class Preprocessor:
@@ -48,7 +95,7 @@ class Preprocessor:
     """
 
     def __init__(self, *, task, feature_columns, categories, mean, std, target_name=None, class_names=None,
-                 target_mean=0.0, target_std=1.0, source=""):
+                 target_mean=0.0, target_std=1.0, dropped=None, source=""):
         self.task = task
         self.feature_columns = list(feature_columns)
         self.categories = {name: list(values) for name, values in categories.items()}
@@ -58,41 +105,57 @@ class Preprocessor:
         self.class_names = None if class_names is None else list(class_names)
         self.target_mean = float(target_mean)
         self.target_std = float(target_std)
+        self.dropped = dict(dropped or {})   # column name → why it is left out
         self.source = source
 
     # --------------------------------------------------------------- learning
     @classmethod
-    def fit(cls, features, target, task: str = "auto", source: str = "") -> "Preprocessor":
-        """Learn encodings and statistics from the training rows (a DataFrame and a Series)."""
+    def fit(cls, features, target, task: str = "auto", source: str = "", *, drop=(), keep=(),
+            lines=None) -> "Preprocessor":
+        """Learn encodings and statistics from the training rows (a DataFrame and a Series).
+
+        ``drop`` names columns to leave out; ``keep`` names text columns to one-hot encode even
+        when they look like identifiers. ``lines`` gives each row's line in the file, for messages.
+        """
         if task == "auto":
             task = infer_task(target)
         if task not in ("classification", "regression"):
             raise ValueError(f"task must be 'auto', 'classification' or 'regression', got {task!r}")
-        categories = {str(name): sorted({str(v) for v in features[name]})
-                      for name in features.columns if _is_text(features[name])}
-        self = cls(task=task, feature_columns=[str(c) for c in features.columns], categories=categories,
-                   mean=[], std=[], target_name=None if target.name is None else str(target.name), source=source)
-        encoded = self._encode(features, source)
-        self.mean = encoded.mean(axis=0)
-        std = encoded.std(axis=0)
+        columns = [str(c) for c in features.columns]
+        features = features.rename(columns=str)
+        for name in [*drop, *keep]:
+            if name not in columns:
+                raise DataError(f"{source or 'data'}: no feature column {name!r} to drop or keep; feature columns "
+                                f"are: {shorten(columns, 12)}")
+        dropped = {name: "--drop" for name in drop}
+        for name in columns:
+            reason = None if name in keep or name in dropped else why_left_out(features[name])
+            if reason:
+                dropped[name] = reason
+        kept = [name for name in columns if name not in dropped]
+        if not kept:
+            raise DataError(f"{source or 'data'}: no feature column left to train on (left out: "
+                            f"{shorten(dropped)}; use --keep to one-hot encode one)")
+        categories = {name: sorted(set(_as_strings(features[name]))) for name in kept if _is_text(features[name])}
+        self = cls(task=task, feature_columns=kept, categories=categories, mean=[], std=[],
+                   target_name=None if target.name is None else str(target.name), dropped=dropped, source=source)
+        encoded = self._encode(features, source, lines)
+        self.mean, std = _mean_and_std(encoded)
         self.std = np.where(std > 0, std, 1.0)
         if task == "classification":
-            labels = _label_strings(target)
+            labels = _as_strings(target)
             distinct = set(labels)
             if len(distinct) < 2:
-                raise ValueError(f"{source or 'data'}: target column {self.target_name!r} has a single class "
-                                 f"{labels[0]!r}; classification needs at least two")
-            if _is_text(target):
-                self.class_names = sorted(distinct)
-            else:
-                self.class_names = sorted(distinct, key=float)
+                raise DataError(f"{source or 'data'}: target column {self.target_name!r} has a single class "
+                                f"{labels[0]!r}; classification needs at least two")
+            self.class_names = sorted(distinct) if _is_text(target) else sorted(distinct, key=float)
         else:
             if _is_text(target):
-                raise ValueError(f"{source or 'data'}: target column {self.target_name!r} holds text; "
-                                 "regression needs numbers (use --task classification for labels)")
-            values = target.to_numpy(dtype=np.float64)
-            self.target_mean = float(values.mean())
-            self.target_std = float(values.std()) or 1.0
+                raise DataError(f"{source or 'data'}: target column {self.target_name!r} holds text; "
+                                "regression needs numbers (use --task classification for labels)")
+            mean, std = _mean_and_std(target.to_numpy(dtype=np.float64)[:, None])
+            self.target_mean = float(mean[0])
+            self.target_std = float(std[0]) or 1.0
         return self
 
     # ------------------------------------------------------------- applying
@@ -104,57 +167,72 @@ class Preprocessor:
     def n_outputs(self) -> int:
         return len(self.class_names) if self.task == "classification" else 1
 
-    def _encode(self, features, source: str) -> np.ndarray:
+    def _encode(self, features, source: str, lines) -> np.ndarray:
         blocks = []
         for name in self.feature_columns:
             column = features[name]
             if name in self.categories:
-                known = self.categories[name]
-                text = column.astype(str).to_numpy()
-                index = {category: i for i, category in enumerate(known)}
-                codes = np.array([index.get(v, -1) for v in text])
-                if (codes < 0).any():
-                    row = int(np.argmax(codes < 0))
-                    raise ValueError(f"{source or 'data'}: line {row + CSV_LINE_OF_ROW}, column {name!r}: "
-                                     f"category {text[row]!r} was not seen in training "
-                                     f"(known: {', '.join(known)})")
-                blocks.append(np.eye(len(known))[codes])
+                index = {category: i for i, category in enumerate(self.categories[name])}
+                codes = np.array([index.get(v, -1) for v in _as_strings(column)], dtype=np.int64)
+                one_hot = np.zeros((len(column), len(index)))
+                known = codes >= 0
+                one_hot[np.flatnonzero(known), codes[known]] = 1.0   # an unseen category stays all zeros
+                blocks.append(one_hot)
             else:
                 if _is_text(column):
-                    raise ValueError(f"{source or 'data'}: column {name!r} holds text but the model was trained "
-                                     "on numbers in it")
+                    row = int(np.argmax([not _is_number(cell) for cell in column]))
+                    raise DataError(f"{source or 'data'}: {_where(lines, row)}, column {name!r}: "
+                                    f"{column.iloc[row]!r} is not a number (the model was trained on numbers in "
+                                    "this column)")
                 blocks.append(column.to_numpy(dtype=np.float64)[:, None])
         return np.hstack(blocks) if blocks else np.empty((len(features), 0))
 
-    def transform(self, features, source: str = "") -> np.ndarray:
-        """The standardized input matrix for a table with the training columns (the target may be present)."""
+    def check_columns(self, features, source: str = "") -> None:
+        """The table must hold every feature column the model uses (left-out and target columns may be there)."""
         columns = [str(c) for c in features.columns]
         missing = [c for c in self.feature_columns if c not in columns]
-        extra = [c for c in columns if c not in self.feature_columns and c != self.target_name]
+        known = set(self.feature_columns) | set(self.dropped) | {self.target_name}
+        extra = [c for c in columns if c not in known]
         if missing or extra:
             problems = []
             if missing:
-                problems.append(f"missing column(s) {', '.join(map(repr, missing))}")
+                problems.append(f"missing column(s) {shorten(missing)}")
             if extra:
-                problems.append(f"unexpected column(s) {', '.join(map(repr, extra))}")
-            raise ValueError(f"{source or 'data'}: columns do not match the model's: {'; '.join(problems)} "
-                             f"(the model expects {', '.join(self.feature_columns)})")
-        features = features.rename(columns=str)
-        return (self._encode(features, source) - self.mean) / self.std
+                problems.append(f"unexpected column(s) {shorten(extra)}")
+            raise DataError(f"{source or 'data'}: columns do not match the model's: {'; '.join(problems)} "
+                            f"(the model expects {shorten(self.feature_columns, 8, False)})")
 
-    def encode_target(self, target, source: str = "") -> np.ndarray:
+    def transform(self, features, source: str = "", lines=None) -> np.ndarray:
+        """The standardized input matrix for a table with the training columns (the target and
+        left-out columns may be present). Unseen categories encode as zeros (see :meth:`unseen`)."""
+        self.check_columns(features, source)
+        features = features.rename(columns=str)
+        return (self._encode(features, source, lines) - self.mean) / self.std
+
+    def unseen(self, features) -> dict:
+        """``{column: {category: count}}`` of the categories in ``features`` that training never saw."""
+        found = {}
+        features = features.rename(columns=str)
+        for name, known in self.categories.items():
+            values, counts = np.unique(_as_strings(features[name]), return_counts=True)
+            new = {str(v): int(c) for v, c in zip(values, counts) if v not in set(known)}
+            if new:
+                found[name] = new
+        return found
+
+    def encode_target(self, target, source: str = "", lines=None) -> np.ndarray:
         """Class indices (classification) or standardized values (regression)."""
         if self.task == "classification":
             index = {name: i for i, name in enumerate(self.class_names)}
-            labels = _label_strings(target)
+            labels = _as_strings(target)
             codes = np.array([index.get(label, -1) for label in labels], dtype=np.int64)
             if (codes < 0).any():
                 row = int(np.argmax(codes < 0))
-                raise ValueError(f"{source or 'data'}: line {row + CSV_LINE_OF_ROW}: class {labels[row]!r} was not "
-                                 f"seen in training (known: {', '.join(self.class_names)})")
+                raise DataError(f"{source or 'data'}: {_where(lines, row)}: class {labels[row]!r} was not seen in "
+                                f"training (known: {shorten(self.class_names)})")
             return codes
         if _is_text(target):
-            raise ValueError(f"{source or 'data'}: target column {self.target_name!r} holds text; expected numbers")
+            raise DataError(f"{source or 'data'}: target column {self.target_name!r} holds text; expected numbers")
         return (target.to_numpy(dtype=np.float64) - self.target_mean) / self.target_std
 
     def decode_output(self, output: np.ndarray) -> np.ndarray:
@@ -167,19 +245,36 @@ class Preprocessor:
             "task": self.task, "feature_columns": self.feature_columns, "categories": self.categories,
             "mean": [float(v) for v in self.mean], "std": [float(v) for v in self.std],
             "target_name": self.target_name, "class_names": self.class_names,
-            "target_mean": self.target_mean, "target_std": self.target_std,
+            "target_mean": self.target_mean, "target_std": self.target_std, "dropped": self.dropped,
         }
 
     @classmethod
     def from_config(cls, config: dict) -> "Preprocessor":
+        """Rebuild from :meth:`to_config`'s dict, checking the type of every field (``ValueError``)."""
         if not isinstance(config, dict):
             raise ValueError(f"preprocessing must be an object, got {type(config).__name__}")
-        allowed = {"task", "feature_columns", "categories", "mean", "std", "target_name", "class_names",
-                   "target_mean", "target_std"}
-        unknown = set(config) - allowed
+        fields = {"task": str, "feature_columns": list, "categories": dict, "mean": list, "std": list,
+                  "target_name": (str, type(None)), "class_names": (list, type(None)), "target_mean": (int, float),
+                  "target_std": (int, float), "dropped": dict}
+        unknown = set(config) - set(fields)
         if unknown:
             raise ValueError(f"preprocessing has unknown field(s) {sorted(unknown)}")
-        self = cls(**config)
+        for name, types in fields.items():
+            if name in config and not isinstance(config[name], types) or isinstance(config.get(name), bool):
+                raise ValueError(f"preprocessing field {name!r} has the wrong type ({type(config[name]).__name__})")
+        if not all(isinstance(c, str) for c in config.get("feature_columns", [])):
+            raise ValueError("preprocessing feature_columns must be strings")
+        for name, values in config.get("categories", {}).items():
+            if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+                raise ValueError(f"preprocessing categories of {name!r} must be a list of strings")
+            if name not in config.get("feature_columns", []):
+                raise ValueError(f"preprocessing categories name {name!r}, which is not a feature column")
+        if config.get("class_names") is not None and not all(isinstance(c, str) for c in config["class_names"]):
+            raise ValueError("preprocessing class_names must be strings")
+        try:
+            self = cls(**config)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"preprocessing: {exc}") from None
         if self.task not in ("classification", "regression"):
             raise ValueError(f"preprocessing task must be classification or regression, got {self.task!r}")
         width = sum(len(self.categories[c]) if c in self.categories else 1 for c in self.feature_columns)
@@ -187,6 +282,8 @@ class Preprocessor:
             raise ValueError(f"preprocessing mean/std must have {width} values, one per encoded input")
         if not (np.isfinite(self.mean).all() and np.isfinite(self.std).all() and (self.std > 0).all()):
             raise ValueError("preprocessing mean/std must be finite, with std > 0")
+        if not (np.isfinite(self.target_mean) and np.isfinite(self.target_std) and self.target_std > 0):
+            raise ValueError("preprocessing target_mean/target_std must be finite, with target_std > 0")
         if self.task == "classification" and (not self.class_names or len(self.class_names) < 2):
             raise ValueError("preprocessing of a classifier must list at least two class_names")
         return self

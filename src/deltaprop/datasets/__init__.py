@@ -16,21 +16,24 @@ import os
 from . import synthetic
 from .builtin import BUILTIN, load_builtin, names
 from .files import load_csv, load_file, load_npz
-from .split import Split, held_out_rows, split
+from .split import Split, held_out, held_out_rows, resolve_task, split
 from .table import DataError, Table, from_arrays
 
 
-def load(name_or_path: str, target: str | None = None) -> Table:
-    """A built-in dataset by name, or a CSV/NPZ file by path (``target``: the CSV's target column)."""
+def load(name_or_path: str, target: str | None = None, header: bool = True) -> Table:
+    """A built-in dataset by name, or a CSV/NPZ file by path (``target``: the CSV's target column;
+    ``header=False`` for a CSV without a header row)."""
+    if not isinstance(name_or_path, str):
+        raise TypeError(f"name_or_path must be a dataset name or a file path, got {name_or_path!r}")
     if name_or_path in BUILTIN:
         if target is not None:
-            raise ValueError(f"--target applies to CSV files, not to the built-in dataset {name_or_path!r}")
+            raise ValueError(f"target applies to CSV files, not to the built-in dataset {name_or_path!r}")
         return load_builtin(name_or_path)
     looks_like_path = os.sep in name_or_path or "." in os.path.basename(name_or_path)
     if not looks_like_path and not os.path.exists(name_or_path):
         raise DataError(f"unknown dataset {name_or_path!r}: not a built-in dataset ({', '.join(BUILTIN)}) "
                         "and no such file")
-    return load_file(name_or_path, target)
+    return load_file(name_or_path, target, header)
 
 
 def catalogue() -> list:
@@ -40,4 +43,4 @@ def catalogue() -> list:
 
 
 __all__ = ["load", "names", "catalogue", "Table", "DataError", "from_arrays", "split", "Split",
-           "held_out_rows", "load_csv", "load_npz", "load_file", "synthetic", "BUILTIN"]
+           "held_out_rows", "held_out", "resolve_task", "load_csv", "load_npz", "load_file", "synthetic", "BUILTIN"]

@@ -1,97 +1,66 @@
 """User data files: CSV (header row, target column by name) and NPZ (arrays ``X`` and ``y``).
 
-CSV files are read by pandas; NPZ files by NumPy with ``allow_pickle=False``. Every problem is
-a :class:`DataError` naming the file and, where there is one, the line and column.
+CSV files are read by :mod:`.csvfile` (structure checked with Python's csv module, values typed
+with pandas); NPZ files by NumPy with ``allow_pickle=False``. Every problem is a
+:class:`DataError` naming the file and, where there is one, the line and column (CSV) or the
+array and index (NPZ).
 """
 from __future__ import annotations
 
 import os
 
 import numpy as np
-import pandas as pd
 
-from ..preprocessing import CSV_LINE_OF_ROW
+from ..errors import shorten
+from .csvfile import read_csv
 from .table import DataError, Table, from_arrays
 
+CSV_EXTENSIONS = (".csv", ".txt", ".tsv", ".tab", ".dat", "")
 
 
-def _check_exists(path: str) -> None:
-    if not os.path.exists(path):
-        raise DataError(f"{path}: no such file")
-    if os.path.isdir(path):
-        raise DataError(f"{path}: is a folder, not a data file")
-
-
-def read_csv_frame(path: str) -> pd.DataFrame:
-    """The CSV as a DataFrame; cells stay as pandas parses them (numbers or strings)."""
-    _check_exists(path)
-    try:
-        frame = pd.read_csv(path, skipinitialspace=True)
-    except pd.errors.EmptyDataError:
-        raise DataError(f"{path}: the file is empty (expected a header row and data rows)") from None
-    except pd.errors.ParserError as exc:
-        # pandas says e.g. "Error tokenizing data. C error: Expected 3 fields in line 5, saw 4"
-        detail = str(exc).split("C error: ")[-1].strip()
-        raise DataError(f"{path}: rows do not all have the header's number of columns: {detail}") from None
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{path}: not a UTF-8 text file ({exc.reason} at byte {exc.start})") from None
-    if frame.shape[0] == 0:
-        raise DataError(f"{path}: has a header row but no data rows")
-    unnamed = [str(c) for c in frame.columns if str(c).startswith("Unnamed: ")]
-    if unnamed:
-        raise DataError(f"{path}: line 1: a header cell is empty (column {int(unnamed[0].split(': ')[1]) + 1})")
-    _check_complete(frame, path)
-    return frame
-
-
-def _check_complete(frame: pd.DataFrame, path: str) -> None:
-    """Every cell present: a short row or an empty/NaN cell is an error naming its line and column."""
-    missing = frame.isna().to_numpy()
-    if missing.any():
-        row, col = map(int, np.argwhere(missing)[0])
-        raise DataError(f"{path}: line {row + CSV_LINE_OF_ROW}, column {frame.columns[col]!r}: "
-                        "empty or missing value (fill it in or drop the row)")
-
-
-def check_numeric_columns(frame: pd.DataFrame, path: str) -> None:
-    """A text column whose cells are mostly numbers is a numeric column with a typo: say where."""
-    for name in frame.columns:
-        column = frame[name]
-        if column.dtype.kind in "biuf":
-            continue
-        as_numbers = pd.to_numeric(column, errors="coerce")
-        bad = as_numbers.isna().to_numpy()
-        if bad.mean() <= 0.5:  # most cells are numbers: the others are errors, not categories
-            row = int(np.argmax(bad))
-            raise DataError(f"{path}: line {row + CSV_LINE_OF_ROW}, column {name!r}: "
-                            f"{column.iloc[row]!r} is not a number (the column's other values are numbers)")
-
-
-def load_csv(path: str, target: str | None) -> Table:
+def load_csv(path: str, target: str | None, header: bool = True) -> Table:
     """Features and target from a CSV file; the target column is ``target`` (default: the last column)."""
-    frame = read_csv_frame(path)
+    data = read_csv(path, header=header)
+    frame = data.frame
     if frame.shape[1] < 2:
         raise DataError(f"{path}: needs at least one feature column and a target column, "
                         f"found {frame.shape[1]} column(s)")
     if target is None:
         target = str(frame.columns[-1])
     if target not in frame.columns:
-        raise DataError(f"{path}: no target column {target!r}; columns are: {', '.join(map(str, frame.columns))}")
-    features = frame.drop(columns=[target])
-    check_numeric_columns(features, path)
-    name = os.path.splitext(os.path.basename(path))[0]
-    return Table(name, features, frame[target], task="auto", source=path)
+        raise DataError(f"{path}: no target column {target!r}; columns are: {shorten(frame.columns, 12, False)}")
+    name = _stem(path)
+    return Table(name, frame.drop(columns=[target]), frame[target], task="auto", source=path, lines=data.lines,
+                 notes=data.notes)
+
+
+def _stem(path: str) -> str:
+    name = os.path.basename(path)
+    for extension in (".gz", ".csv", ".tsv", ".txt", ".npz"):
+        if name.lower().endswith(extension):
+            name = name[:-len(extension)]
+    return name
+
+
+def _check_finite(array: np.ndarray, name: str, path: str) -> None:
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        index = ", ".join(str(int(i)) for i in np.argwhere(~np.isfinite(array))[0])
+        raise DataError(f"{path}: {name}[{index}] is {array[tuple(np.argwhere(~np.isfinite(array))[0])]}, "
+                        "not a finite number")
 
 
 def load_npz(path: str) -> Table:
     """Features ``X`` (2-D) and target ``y`` (1-D) from an NPZ file, never unpickling anything."""
-    _check_exists(path)
+    if not os.path.exists(path):
+        raise DataError(f"{path}: no such file")
+    if os.path.isdir(path):
+        raise DataError(f"{path}: is a folder, not a data file")
     try:
         with np.load(path, allow_pickle=False) as archive:
             missing = [key for key in ("X", "y") if key not in archive.files]
             if missing:
                 raise DataError(f"{path}: missing array {missing[0]!r} (an NPZ needs arrays 'X' and 'y'; "
-                                f"found {', '.join(archive.files) or 'none'})")
+                                f"found {shorten(archive.files, 8) or 'none'})")
             X, y = archive["X"], archive["y"]
     except ValueError as exc:
         if isinstance(exc, DataError):
@@ -102,24 +71,28 @@ def load_npz(path: str) -> Table:
         raise DataError(f"{path}: not a readable NPZ file ({exc})") from None
     except (OSError, EOFError) as exc:
         raise DataError(f"{path}: not a readable NPZ file ({exc})") from None
-    if X.ndim != 2 or X.shape[0] == 0:
-        raise DataError(f"{path}: 'X' must be 2-D (samples × features) with at least one row, got shape {X.shape}")
+    if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
+        raise DataError(f"{path}: 'X' must be 2-D (samples × features) with at least one row and column, got "
+                        f"shape {X.shape}")
     if y.ndim != 1 or y.shape[0] != X.shape[0]:
         raise DataError(f"{path}: 'y' must be 1-D with one target per row of X ({X.shape[0]}), got shape {y.shape}")
     if X.dtype.kind not in "biuf":
         raise DataError(f"{path}: 'X' must be numeric, got dtype {X.dtype}")
-    if X.dtype.kind == "f" and not np.isfinite(X).all():
-        row, col = map(int, np.argwhere(~np.isfinite(X))[0])
-        raise DataError(f"{path}: X[{row}, {col}] is not finite")
-    name = os.path.splitext(os.path.basename(path))[0]
-    return from_arrays(name, X.astype(np.float64), y, "auto", source=path)
+    if y.dtype.kind not in "biufU":
+        raise DataError(f"{path}: 'y' must hold numbers or strings, got dtype {y.dtype}")
+    _check_finite(X, "X", path)
+    _check_finite(y, "y", path)
+    return from_arrays(_stem(path), X.astype(np.float64), y, "auto", source=path)
 
 
-def load_file(path: str, target: str | None = None) -> Table:
-    """A CSV or NPZ file, chosen by its extension."""
-    extension = os.path.splitext(path)[1].lower()
+def load_file(path: str, target: str | None = None, header: bool = True) -> Table:
+    """A CSV (possibly gzipped) or NPZ file, chosen by its extension."""
+    lower = path.lower()
+    extension = os.path.splitext(lower[:-3] if lower.endswith(".gz") else lower)[1]
     if extension == ".npz":
+        if target is not None:
+            raise DataError(f"{path}: --target applies to CSV files; an NPZ's target is its array 'y'")
         return load_npz(path)
-    if extension in (".csv", ".txt", ".tsv", ""):
-        return load_csv(path, target)
-    raise DataError(f"{path}: unknown data file type {extension!r} (expected .csv or .npz)")
+    if extension in CSV_EXTENSIONS:
+        return load_csv(path, target, header)
+    raise DataError(f"{path}: unknown data file type {extension!r} (expected .csv, .csv.gz, .tsv or .npz)")

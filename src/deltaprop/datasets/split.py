@@ -19,6 +19,23 @@ class Split:
     X_test: np.ndarray
     y_test: np.ndarray
     test_rows: np.ndarray  # positions of the test rows in the original table
+    train_table: Table
+    test_table: Table
+
+
+def held_out(labels, fraction: float, rng: np.random.Generator, stratify: bool) -> np.ndarray:
+    """Sorted positions of a random ``fraction`` of the rows; with ``stratify``, round(n_c·fraction)
+    rows of every class c (but never all of them), so each class keeps its share on both sides."""
+    labels = np.asarray(labels)
+    if not fraction:
+        return np.array([], dtype=np.int64)
+    if not stratify:
+        return np.sort(rng.permutation(len(labels))[:int(round(len(labels) * fraction))])
+    rows = []
+    for label in np.unique(labels.astype(str)):
+        members = rng.permutation(np.flatnonzero(labels.astype(str) == label))
+        rows.extend(members[:min(int(round(len(members) * fraction)), len(members) - 1)])
+    return np.sort(np.array(rows, dtype=np.int64))
 
 
 def held_out_rows(table: Table, *, test_split: float | None = None, task: str = "auto", seed: int = 0):
@@ -30,23 +47,9 @@ def held_out_rows(table: Table, *, test_split: float | None = None, task: str = 
     test_split = table.test_split if test_split is None else test_split
     if not 0 <= test_split < 1:
         raise ValueError(f"test_split must be in [0, 1), got {test_split}")
-    rng = np.random.default_rng(seed)
-    n = table.n_samples
-    if test_split == 0:
-        test = np.array([], dtype=np.int64)
-    elif resolve_task(table, task) == "classification":
-        labels = table.target.astype(str).to_numpy()
-        test = []
-        for label in np.unique(labels):
-            rows = rng.permutation(np.flatnonzero(labels == label))
-            test.extend(rows[:int(round(len(rows) * test_split))])
-        test = np.sort(np.array(test, dtype=np.int64))
-    else:
-        test = np.sort(rng.permutation(n)[:int(round(n * test_split))])
-    train = np.setdiff1d(np.arange(n), test)
-    if len(train) < 2:
-        raise ValueError(f"test_split={test_split} leaves {len(train)} training rows of {n}")
-    return train, test
+    classification = resolve_task(table, task) == "classification"
+    test = held_out(table.target.to_numpy(), test_split, np.random.default_rng(seed), classification)
+    return np.setdiff1d(np.arange(table.n_samples), test), test
 
 
 def resolve_task(table: Table, task: str) -> str:
@@ -58,21 +61,21 @@ def resolve_task(table: Table, task: str) -> str:
     return infer_task(table.target)
 
 
-def split(table: Table, *, test_split: float | None = None, task: str = "auto", seed: int = 0) -> Split:
+def split(table: Table, *, test_split: float | None = None, task: str = "auto", seed: int = 0, drop=(),
+          keep=()) -> Split:
     """Hold out a random ``test_split`` fraction (the dataset's default if None) and learn the
-    preprocessing on the rest.
+    preprocessing on the rest (``drop``/``keep``: see :meth:`Preprocessor.fit`).
 
     Classification splits are stratified, so every class keeps its share on both sides.
     """
     train, test = held_out_rows(table, test_split=test_split, task=task, seed=seed)
-    train_table = table.subset(train)
-    pre = Preprocessor.fit(train_table.features, train_table.target, resolve_task(table, task), source=table.source)
-    X_train = pre.transform(train_table.features, table.source)
-    y_train = pre.encode_target(train_table.target, table.source)
-    if len(test):
-        test_table = table.subset(test)
-        X_test = pre.transform(test_table.features, table.source)
-        y_test = pre.encode_target(test_table.target, table.source)
-    else:
-        X_test, y_test = X_train[:0], y_train[:0]
-    return Split(pre, X_train, y_train, X_test, y_test, test)
+    if len(train) < 2:
+        raise ValueError(f"test_split={test_split} leaves {len(train)} training rows of {table.n_samples}")
+    train_table, test_table = table.subset(train), table.subset(test)
+    pre = Preprocessor.fit(train_table.features, train_table.target, resolve_task(table, task), source=table.source,
+                           drop=drop, keep=keep, lines=train_table.lines)
+    X_train = pre.transform(train_table.features, table.source, train_table.lines)
+    y_train = pre.encode_target(train_table.target, table.source, train_table.lines)
+    X_test = pre.transform(test_table.features, table.source, test_table.lines)
+    y_test = pre.encode_target(test_table.target, table.source, test_table.lines) if len(test) else y_train[:0]
+    return Split(pre, X_train, y_train, X_test, y_test, test, train_table, test_table)

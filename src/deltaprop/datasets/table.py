@@ -1,24 +1,23 @@
 """Table: the raw features and target of a dataset, before any preprocessing."""
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
+import numpy as np
 import pandas as pd
 
-TASKS = ("classification", "regression")
-
-
-class DataError(ValueError):
-    """Bad user data: the message names the file, the line and the column where it can."""
+from ..errors import DataError  # noqa: F401 - re-exported: datasets.DataError
 
 
 @dataclass
 class Table:
     """Raw features (a DataFrame, one column per feature) and the target (a Series).
 
-    ``task`` is "classification" or "regression"; ``test_split`` is the dataset's default
-    fraction held out for testing; ``source`` names where the rows came from (a dataset name
-    or a file path) for messages.
+    ``task`` is "classification", "regression" or "auto" (inferred from the target);
+    ``test_split`` is the dataset's default fraction held out for testing; ``source`` names
+    where the rows came from (a dataset name or a file path) for messages; ``lines`` holds each
+    row's line number in the source file (None for arrays and built-in data); ``notes`` says
+    what was inferred while reading (the delimiter, decimal commas).
     """
 
     name: str
@@ -27,6 +26,8 @@ class Table:
     task: str
     test_split: float = 0.2
     source: str = ""
+    lines: np.ndarray | None = None
+    notes: list = field(default_factory=list)
 
     @property
     def n_samples(self) -> int:
@@ -36,10 +37,15 @@ class Table:
     def n_features(self) -> int:
         return self.features.shape[1]
 
+    def where(self, row: int) -> str:
+        """Where row ``row`` (a position in this table) came from: ``"line 7"`` in a file, else ``"row 6"``."""
+        return f"line {self.lines[row]}" if self.lines is not None else f"row {row}"
+
     def subset(self, rows) -> "Table":
-        """The same table restricted to the given row positions."""
+        """The same table restricted to the given row positions (their line numbers go with them)."""
         return replace(self, features=self.features.iloc[rows].reset_index(drop=True),
-                       target=self.target.iloc[rows].reset_index(drop=True))
+                       target=self.target.iloc[rows].reset_index(drop=True),
+                       lines=None if self.lines is None else self.lines[rows])
 
 
 def from_arrays(name, X, y, task, *, feature_names=None, target_name="target", test_split=0.2,
