@@ -103,7 +103,7 @@ def test_terminate_on_nan_restores_last_finite_weights_and_names_the_layer(data)
     history = fit(model, X, y, [dp.TerminateOnNaN(), InjectNaN()])
     assert history.stop_reason == "non_finite"
     assert "in the output of layer 2 (Dense)" in history.message
-    assert "epoch 2, batch 4" in history.message
+    assert "epoch 3, batch 5" in history.message   # 1-based, as the progress lines count
     assert history.epochs == 2  # the broken epoch is not logged
     assert_same_weights(weights_of(model), finite["weights"])
 

@@ -85,7 +85,7 @@ def test_validation_data_and_history_csv(tmp_path, digits):
     history.to_csv(path)
     lines = path.read_text().splitlines()
     assert lines[0] == "epoch,loss,accuracy,val_loss,val_accuracy,lr,seconds"
-    assert len(lines) == 3 and lines[2].startswith("1,")
+    assert len(lines) == 3 and lines[2].startswith("2,")   # epochs count from 1, as on screen
     assert history.epochs == 2 and history.stop_reason == "completed"
 
 

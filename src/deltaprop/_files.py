@@ -41,10 +41,15 @@ def atomic_path(path, suffix: str = ""):
 
 
 def write_columns_csv(columns: dict, path) -> None:
-    """A dict of equal-length lists as CSV: a header of the keys, one row per index (None → empty cell)."""
+    """A dict of equal-length lists as CSV: a header of the keys, one row per index (None → empty cell).
+
+    An ``epoch`` column is written counting from 1, as the progress lines show epochs (inside, as
+    for Keras callbacks, epochs count from 0).
+    """
     keys = list(columns)
     with atomic_path(path) as temporary, open(temporary, "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(keys)
         for row in zip(*(columns[key] for key in keys)):
-            writer.writerow(["" if value is None else value for value in row])
+            writer.writerow(["" if value is None else value + 1 if key == "epoch" else value
+                             for key, value in zip(keys, row)])

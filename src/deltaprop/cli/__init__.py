@@ -1,17 +1,40 @@
 """The ``deltaprop`` command: thin — it parses arguments and calls the library.
 
-Exit codes: 0 success, 2 bad usage or bad input (one line on stderr naming the option, file,
-line or column; no traceback), 1 an internal error.
+Exit codes:
+
+* 0 — success;
+* 1 — an internal error: a bug in deltaprop (the traceback is printed);
+* 2 — bad usage or bad input, or a file that cannot be read or written: one line on stderr naming
+  the option, file, line or column; nothing is written;
+* 3 — training failed: it diverged (a NaN or infinite loss); one line says where and what to do;
+  nothing is written;
+* 130 — stopped by Ctrl-C; 143 — stopped by SIGTERM (during training: after the current step,
+  with the run saved); 141 — the reader of the output went away (``deltaprop explain | head``).
 """
 from __future__ import annotations
 
+import os
+import signal
 import sys
 
+from ..errors import InputError
+from . import extras
 from .parser import build_parser
+from .signals import Terminated, raise_terminated
+
+EXIT_OK, EXIT_BUG, EXIT_INPUT, EXIT_TRAINING_FAILED = 0, 1, 2, 3
+EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_BROKEN_PIPE = 130, 143, 141
 
 
-class UsageError(Exception):
-    """Bad command-line usage; reported in one line with exit code 2."""
+class TrainingFailed(Exception):
+    """Training diverged; the message says where and what to change (exit code 3)."""
+
+
+def _one_line(exc: BaseException) -> str:
+    message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if isinstance(exc, OSError) and exc.filename and str(exc.filename) not in message:
+        message = f"{exc.filename}: {exc.strerror or message}"
+    return message
 
 
 def main(argv=None) -> int:
@@ -20,31 +43,45 @@ def main(argv=None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:          # --help (0) or argparse's own usage error (2)
         return int(exc.code or 0)
-    from ..datasets.table import DataError
-    from ..io import ModelFileError
-
+    previous = signal.signal(signal.SIGTERM, raise_terminated)
     try:
-        return args.run(args) or 0
-    except (UsageError, DataError, ModelFileError, ValueError, TypeError, OSError) as exc:
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        if isinstance(exc, OSError) and exc.filename and str(exc.filename) not in message:
-            message = f"{exc.filename}: {exc.strerror or message}"
-        print(f"deltaprop: error: {message}", file=sys.stderr)
-        return 2
+        extras.check(getattr(args, "command", ""))
+        return args.run(args) or EXIT_OK
+    except BrokenPipeError:           # the reader went away (deltaprop explain | head): stop quietly
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
+    except (InputError, OSError) as exc:
+        print(f"deltaprop: error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_INPUT
+    except TrainingFailed as exc:
+        print(f"deltaprop: training failed: {exc}", file=sys.stderr)
+        return EXIT_TRAINING_FAILED
     except KeyboardInterrupt:
-        print("deltaprop: interrupted", file=sys.stderr)
-        return 130
+        print("\ndeltaprop: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Terminated:
+        print("deltaprop: terminated", file=sys.stderr)
+        return EXIT_TERMINATED
     except Exception:  # noqa: BLE001 - a bug: show it, and say so with exit code 1
         import traceback
 
         traceback.print_exc()
         print("deltaprop: internal error (a bug in deltaprop; please report it with the traceback above)",
               file=sys.stderr)
-        return 1
+        return EXIT_BUG
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            _silence_stdout()
 
 
-def entry_point() -> None:
-    sys.exit(main())
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that Python's own flush at exit does not report the closed pipe."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
-__all__ = ["main", "entry_point", "UsageError"]
+__all__ = ["main", "TrainingFailed", "EXIT_OK", "EXIT_BUG", "EXIT_INPUT", "EXIT_TRAINING_FAILED",
+           "EXIT_INTERRUPTED", "EXIT_TERMINATED"]

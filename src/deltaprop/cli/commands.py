@@ -7,6 +7,7 @@ import sys
 import numpy as np
 
 from .._files import atomic_path
+from ..errors import InputError
 from .tables import print_table
 
 
@@ -26,7 +27,7 @@ def _load_model(path: str):
 
     checkpoint = load_checkpoint(path)
     if checkpoint.model.preprocessing is None:
-        raise ValueError(f"{path}: the model has no saved preprocessing (it was not trained by 'deltaprop train'); "
+        raise InputError(f"{path}: the model has no saved preprocessing (it was not trained by 'deltaprop train'); "
                          "use it from Python with model.predict")
     return checkpoint
 
@@ -35,20 +36,29 @@ def _rows(args, checkpoint):
     """The table to use and the rows of it (all, or the held-out test rows of the training run)."""
     from .. import datasets
 
-    pre = checkpoint.model.preprocessing
-    target = getattr(args, "target", None) or checkpoint.info.get("target")
+    info = checkpoint.info
     if args.data in datasets.BUILTIN:
-        target = None
-    table = datasets.load(args.data, target)
+        table = datasets.load(args.data)
+    else:
+        target = getattr(args, "target", None) or info.get("target")
+        table = datasets.load(args.data, target, header=not (args.no_header or info.get("no_header", False)))
     if args.split == "test":
-        info = checkpoint.info
         if info.get("data") != args.data:
-            raise ValueError(f"--split test replays the training run's split, but the model was trained on "
+            raise InputError(f"--split test replays the training run's split, but the model was trained on "
                              f"{info.get('data')!r}, not {args.data!r}")
-        _, test = datasets.held_out_rows(table, test_split=info.get("test_split"), task=info.get("task", pre.task),
+        _, test = datasets.held_out_rows(table, test_split=info.get("test_split"),
+                                         task=info.get("task", checkpoint.model.preprocessing.task),
                                          seed=info.get("seed", 0))
         table = table.subset(test)
     return table
+
+
+def _notice_unseen(pre, table) -> None:
+    from .notes import note, unseen_notice
+
+    text = unseen_notice(pre, table.features)
+    if text:
+        note(text)
 
 
 def evaluate(args) -> int:
@@ -57,8 +67,9 @@ def evaluate(args) -> int:
     checkpoint = _load_model(args.model)
     model, pre = checkpoint.model, checkpoint.model.preprocessing
     table = _rows(args, checkpoint)
-    X = pre.transform(table.features, table.source)
-    y = pre.encode_target(table.target, table.source)
+    X = pre.transform(table.features, table.source, table.lines)
+    y = pre.encode_target(table.target, table.source, table.lines)
+    _notice_unseen(pre, table)
     loss = checkpoint.info.get("loss", "cross_entropy" if pre.task == "classification" else "mse")
     rows = [("rows", len(X))] + scores(model, X, y, loss, pre)
     print_table(["metric", "value"], rows)
@@ -71,7 +82,7 @@ def predict(args) -> int:
     from ..layers import Softmax
 
     if os.path.isdir(args.out):
-        raise ValueError(f"--out {args.out}: is a folder; give a CSV file name")
+        raise InputError(f"--out {args.out}: is a folder; give a CSV file name")
     checkpoint = _load_model(args.model)
     model, pre = checkpoint.model, checkpoint.model.preprocessing
     from .. import datasets
@@ -81,8 +92,9 @@ def predict(args) -> int:
     elif args.data.lower().endswith(".npz"):
         table = datasets.load(args.data)
     else:
-        table = _features_only(args.data, pre)
-    X = pre.transform(table.features, table.source)
+        table = _features_only(args.data, pre, header=not (args.no_header or checkpoint.info.get("no_header", False)))
+    X = pre.transform(table.features, table.source, table.lines)
+    _notice_unseen(pre, table)
     output = model.predict(X).astype(np.float64)
     frame = pd.DataFrame()
     if pre.task == "classification":
@@ -94,26 +106,28 @@ def predict(args) -> int:
         frame["prediction"] = pre.decode_output(output)
     if len(table.target) == len(frame):  # labelled rows: keep the true target next to the prediction
         frame[pre.target_name or "target"] = table.target.to_numpy()
-    with atomic_path(args.out) as temporary:
-        frame.to_csv(temporary, index=False)
+    try:
+        with atomic_path(args.out) as temporary:
+            frame.to_csv(temporary, index=False)
+    except OSError as exc:
+        raise OSError(exc.errno, f"cannot write {args.out}: {exc.strerror}") from None
     print(f"wrote {len(frame)} predictions to {args.out}")
     return 0
 
 
-def _features_only(path: str, pre):
+def _features_only(path: str, pre, header: bool = True):
     """A CSV for prediction: the model's feature columns, and the target column if it is there."""
     import pandas as pd
 
-    from ..datasets.files import check_numeric_columns, read_csv_frame
+    from ..datasets.csvfile import read_csv
     from ..datasets.table import Table
 
-    frame = read_csv_frame(path)
+    data = read_csv(path, header=header)
+    frame = data.frame
     target = frame[pre.target_name] if pre.target_name in frame.columns else None
     features = frame.drop(columns=[pre.target_name]) if target is not None else frame
-    numeric = features[[c for c in features.columns if str(c) not in pre.categories]]
-    check_numeric_columns(numeric, path)
     return Table(os.path.basename(path), features, target if target is not None else pd.Series(dtype=object),
-                 pre.task, source=path)
+                 pre.task, source=path, lines=data.lines, notes=data.notes)
 
 
 def summary(args) -> int:
@@ -150,9 +164,13 @@ def gradcheck(args) -> int:
     hidden = parse_layers(args.layers)
     normalization = None if args.normalization == "none" else args.normalization
     if args.batch_size < 1 or args.inputs < 1 or args.outputs < 1:
-        raise ValueError("--batch-size, --inputs and --outputs must be at least 1")
+        raise InputError("--batch-size, --inputs and --outputs must be at least 1")
+    if args.seed < 0:
+        raise InputError(f"--seed must be 0 or more, got {args.seed}")
+    if not (args.tolerance > 0 and np.isfinite(args.tolerance)):
+        raise InputError(f"--tolerance must be a positive number, got {args.tolerance}")
     if normalization == "batchnorm" and args.batch_size < 3:
-        raise ValueError("--batch-size must be at least 3 with batchnorm (N = 2 normalizes every value to ±1)")
+        raise InputError("--batch-size must be at least 3 with batchnorm (N = 2 normalizes every value to ±1)")
     model = dp.mlp([args.inputs, *hidden, args.outputs], activation=args.activation, normalization=normalization,
                    seed=args.seed, dtype="float64")
     rng = np.random.default_rng(args.seed)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
 
 from .._files import atomic_path
 from ..diagnostics.findings import findings_table
@@ -17,8 +16,9 @@ def print_findings(title: str, findings) -> None:
     print_table(["finding", "layer", "value", "what to do"], findings_table(findings))
 
 
-def attach(model, split, loss_name: str, out: str):
-    """Diagnose the untrained model now; return the monitor callback and the after-training step."""
+def attach(model, split, loss_name: str, folder):
+    """Diagnose the untrained model now; return the monitor callback and the after-training step,
+    which writes its files into the run's ``folder`` (a :class:`.run_folder.RunFolder`)."""
     import deltaprop as dp
 
     before = dp.diagnose(model, split.X_train, split.y_train, loss_name)
@@ -31,18 +31,21 @@ def attach(model, split, loss_name: str, out: str):
         records = history.diagnostics
         written = []
         if records is not None and records.get("step"):
-            records.to_csv(os.path.join(out, "diagnostics.csv"))
-            records.save_activations(os.path.join(out, "activations.npz"))
+            with folder.writing("diagnostics.csv") as path:
+                records.to_csv(path)
+            with folder.writing("activations.npz") as path:
+                records.save_activations(path)
             written += ["diagnostics.csv", "activations.npz"]
         layer_names = {str(index): layer.label for index, layer in enumerate(model.layers)}
         document = {"findings": {"before": [vars(f) for f in before], "after": [vars(f) for f in after]},
                     "layer_names": layer_names}
-        path = os.path.join(out, "findings.json")
-        with atomic_path(path) as temporary, open(temporary, "w") as handle:
+        with folder.writing("findings.json") as path, atomic_path(path) as temporary, \
+                open(temporary, "w") as handle:
             json.dump(document, handle, indent=1)
         from ..diagnostics.report import write_report
 
-        write_report(out)
+        with folder.writing("report.html"):
+            write_report(folder.staging, name=folder.final)
         return written + ["findings.json", "report.html"]
 
     return [monitor], after_training

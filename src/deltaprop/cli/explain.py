@@ -1,7 +1,11 @@
 """``deltaprop explain``: one backpropagation step of a tiny network, printed with its real numbers."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
+
+from ..errors import InputError
 
 # the 2-2-1 sigmoid network of the README's worked example (and of many textbooks)
 CLASSIC = {"x": [[0.05, 0.10]], "y": [[0.01]], "W1": [[0.15, 0.25], [0.20, 0.30]], "b1": [0.35, 0.35],
@@ -24,7 +28,7 @@ def build(args):
                           seed=args.seed if args.seed is not None else 0, dtype="float64")
     if args.seed is None:
         if args.hidden != 2:
-            raise ValueError("--hidden other than 2 needs --seed (random weights): the classic example is 2-2-1")
+            raise InputError("--hidden other than 2 needs --seed (random weights): the classic example is 2-2-1")
         model.layers[0].W.value[...] = CLASSIC["W1"]
         model.layers[0].b.value[...] = CLASSIC["b1"]
         model.layers[2].W.value[...] = CLASSIC["W2"]
@@ -36,59 +40,62 @@ def _floats(text: str, option: str, count: int) -> list:
     try:
         values = [float(v) for v in text.split(",")]
     except ValueError:
-        raise ValueError(f"{option} must be {count} comma-separated numbers, got {text!r}") from None
+        raise InputError(f"{option} must be {count} comma-separated numbers, got {text!r}") from None
     if len(values) != count:
-        raise ValueError(f"{option} must be {count} comma-separated numbers, got {len(values)}")
+        raise InputError(f"{option} must be {count} comma-separated numbers, got {len(values)}")
+    if not all(math.isfinite(v) for v in values):
+        raise InputError(f"{option} must be finite numbers, got {text!r}")
     return values
 
 
 def run(args) -> int:
     import deltaprop as dp
 
-    if args.lr <= 0:
-        raise ValueError(f"--lr must be positive, got {args.lr}")
+    if not math.isfinite(args.lr) or args.lr <= 0:
+        raise InputError(f"--lr must be a positive number, got {args.lr}")
     if args.hidden < 1:
-        raise ValueError(f"--hidden must be at least 1, got {args.hidden}")
-    model = build(args)
+        raise InputError(f"--hidden must be at least 1, got {args.hidden}")
     x = np.array([_floats(args.input, "--input", 2)])
     y = np.array([[_floats(args.target, "--target", 1)[0]]])
+    if args.seed is not None and args.seed < 0:
+        raise InputError(f"--seed must be 0 or more, got {args.seed}")
+    model = build(args)
     hidden, output = model.layers[0], model.layers[2]
     act = type(model.layers[1]).__name__
     f = {"Sigmoid": "σ", "Tanh": "tanh", "ReLU": "relu"}.get(act, act.lower())
-    p = print
-    p(f"One backpropagation step of a 2-{args.hidden}-1 network: {act} hidden units, sigmoid output, MSE loss, "
+    print(f"One backpropagation step of a 2-{args.hidden}-1 network: {act} hidden units, sigmoid output, MSE loss, "
       f"learning rate α = {args.lr:g}.")
-    p(f"input x = {fmt(x)}   target y = {fmt(y)}")
-    p(f"weights  W1 = {fmt(hidden.W.value)}   b1 = {fmt(hidden.b.value)}")
-    p(f"         W2 = {fmt(output.W.value)}   b2 = {fmt(output.b.value)}")
-    p("")
+    print(f"input x = {fmt(x)}   target y = {fmt(y)}")
+    print(f"weights  W1 = {fmt(hidden.W.value)}   b1 = {fmt(hidden.b.value)}")
+    print(f"         W2 = {fmt(output.W.value)}   b2 = {fmt(output.b.value)}")
+    print("")
     loss = dp.MSE()
     out = model.forward(x, training=True)
     value = loss.forward(out, y)
     grad_out = loss.backward()
     model.backward(grad_out)
     first, second = model.inspect()
-    p("1. Forward pass")
-    p(f"   Z1 = x·W1 + b1            = {fmt(first.Z)}")
-    p(f"   A1 = {f}(Z1)".ljust(29) + f"= {fmt(first.A)}")
-    p(f"   Z2 = A1·W2 + b2           = {fmt(second.Z)}")
-    p(f"   A2 = σ(Z2)                = {fmt(second.A)}")
-    p("2. Loss")
-    p(f"   L = mean((A2 − y)²)       = {fmt(value)}")
-    p("3. Output error")
-    p(f"   ∂L/∂A2 = 2·(A2 − y)/N     = {fmt(grad_out)}")
-    p(f"   δ2 = ∂L/∂A2 ⊙ σ'(Z2)      = {fmt(second.delta)}")
-    p("4. Hidden error")
-    p(f"   δ1 = (δ2·W2ᵀ) ⊙ {f}'(Z1)".ljust(29) + f"= {fmt(first.delta)}")
-    p("5. Gradients")
-    p(f"   ∂L/∂W2 = A1ᵀ·δ2           = {fmt(second.dW)}")
-    p(f"   ∂L/∂b2 = Σ δ2             = {fmt(second.db)}")
-    p(f"   ∂L/∂W1 = xᵀ·δ1            = {fmt(first.dW)}")
-    p(f"   ∂L/∂b1 = Σ δ1             = {fmt(first.db)}")
+    print("1. Forward pass")
+    print(f"   Z1 = x·W1 + b1            = {fmt(first.Z)}")
+    print(f"   A1 = {f}(Z1)".ljust(29) + f"= {fmt(first.A)}")
+    print(f"   Z2 = A1·W2 + b2           = {fmt(second.Z)}")
+    print(f"   A2 = σ(Z2)                = {fmt(second.A)}")
+    print("2. Loss")
+    print(f"   L = mean((A2 − y)²)       = {fmt(value)}")
+    print("3. Output error")
+    print(f"   ∂L/∂A2 = 2·(A2 − y)/N     = {fmt(grad_out)}")
+    print(f"   δ2 = ∂L/∂A2 ⊙ σ'(Z2)      = {fmt(second.delta)}")
+    print("4. Hidden error")
+    print(f"   δ1 = (δ2·W2ᵀ) ⊙ {f}'(Z1)".ljust(29) + f"= {fmt(first.delta)}")
+    print("5. Gradients")
+    print(f"   ∂L/∂W2 = A1ᵀ·δ2           = {fmt(second.dW)}")
+    print(f"   ∂L/∂b2 = Σ δ2             = {fmt(second.db)}")
+    print(f"   ∂L/∂W1 = xᵀ·δ1            = {fmt(first.dW)}")
+    print(f"   ∂L/∂b1 = Σ δ1             = {fmt(first.db)}")
     dp.SGD(lr=args.lr).step(model.parameters())
-    p(f"6. Update: W ← W − α·∂L/∂W, b ← b − α·∂L/∂b (α = {args.lr:g})")
-    p(f"   W2 = {fmt(output.W.value)}   b2 = {fmt(output.b.value)}")
-    p(f"   W1 = {fmt(hidden.W.value)}   b1 = {fmt(hidden.b.value)}")
+    print(f"6. Update: W ← W − α·∂L/∂W, b ← b − α·∂L/∂b (α = {args.lr:g})")
+    print(f"   W2 = {fmt(output.W.value)}   b2 = {fmt(output.b.value)}")
+    print(f"   W1 = {fmt(hidden.W.value)}   b1 = {fmt(hidden.b.value)}")
     new_value = loss.forward(model.forward(x), y)
-    p(f"   loss after the step: {fmt(new_value)} (was {fmt(value)})")
+    print(f"   loss after the step: {fmt(new_value)} (was {fmt(value)})")
     return 0

@@ -4,6 +4,29 @@ from __future__ import annotations
 import argparse
 import sys
 
+ACTIVATIONS = ["relu", "leaky_relu", "elu", "gelu", "sigmoid", "tanh", "softplus", "identity"]
+LOSSES = ["auto", "cross_entropy", "mse", "mae", "huber"]
+OPTIMIZERS = ["sgd", "adam", "adamw", "rmsprop", "adagrad"]
+
+EXIT_CODES = """exit codes:
+  0    success
+  1    internal error (a bug in deltaprop; the traceback is printed)
+  2    bad usage or bad input, or a file that cannot be read or written (one line on stderr)
+  3    training failed: it diverged (NaN or infinite loss); nothing is written
+  130  stopped by Ctrl-C, 143 stopped by SIGTERM (during training: after the current step, run saved)"""
+
+TRAIN_EXAMPLES = """examples:
+  deltaprop train                                          an MLP on the built-in digits
+  deltaprop train --data pets.csv --target animal --layers 64,32 --out runs/pets
+  deltaprop train --data prices.csv.gz --drop id --keep city   leave out / keep text columns
+  deltaprop train --config runs/pets/config.toml --lr 3e-3    a run's settings again, one changed
+  deltaprop train --data diabetes --optimizer sgd --lr 0.01 --clip-norm 1.0
+
+settings marked [auto] follow the size of the data: with fewer than 1,000 training rows, batch 16,
+validation share 0.2, at most 300 epochs and patience 20; otherwise batch 32, 0.1, 100 and 10.
+
+""" + EXIT_CODES
+
 
 class OneLineParser(argparse.ArgumentParser):
     """argparse, but a usage error is one line (``deltaprop: error: ...``) and exit code 2."""
@@ -13,27 +36,40 @@ class OneLineParser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
+def _column_list(text: str) -> list:
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
 def _train_options(parser) -> None:
-    # every default is None: the value comes from --config, else from train.DEFAULTS
+    # every default is None: the value comes from --config, else from config.SETTINGS
     add = parser.add_argument
-    add("--data", help="a built-in dataset name (see 'deltaprop datasets') or a .csv/.npz file [digits]")
+    add("--data", help="a built-in dataset name (see 'deltaprop datasets') or a .csv, .csv.gz or .npz file [digits]")
     add("--target", help="the CSV's target column [the last column]")
     add("--task", choices=["auto", "classification", "regression"], help="[auto: from the target column]")
+    add("--no-header", action="store_true", help="the CSV has no header row: columns are named column1, column2, …")
+    add("--drop", type=_column_list, action="extend", metavar="COL[,COL]",
+        help="leave these feature columns out")
+    add("--keep", type=_column_list, action="extend", metavar="COL[,COL]",
+        help="one-hot encode these text columns even if they look like identifiers (more than half the rows "
+             "distinct) or have more than 100 categories")
     add("--layers", help="hidden layer sizes, comma-separated, e.g. 128,64 [128,64]")
-    add("--activation", help="hidden activation: relu, leaky_relu, elu, gelu, sigmoid, tanh, softplus [relu]")
+    add("--activation", choices=ACTIVATIONS, metavar="NAME", help=f"hidden activation: {', '.join(ACTIVATIONS)} [relu]")
     add("--normalization", choices=["none", "batchnorm", "layernorm"], help="after each hidden Dense [none]")
     add("--dropout", type=float, help="dropout rate after each hidden activation [0]")
-    add("--loss", help="auto, cross_entropy, mse, mae, huber [auto: cross_entropy or mse]")
-    add("--optimizer", help="sgd, adam, adamw, rmsprop, adagrad [adam]")
+    add("--loss", choices=LOSSES, metavar="NAME", help=f"{', '.join(LOSSES)} [auto: cross_entropy or mse]")
+    add("--optimizer", choices=OPTIMIZERS, metavar="NAME", help=f"{', '.join(OPTIMIZERS)} [adam]")
     add("--lr", type=float, help="learning rate [1e-3]")
-    add("--epochs", type=int, help="maximum number of epochs [40]")
-    add("--batch-size", type=int, help="mini-batch size [32]")
-    add("--val-split", type=float, help="fraction of the training rows held out for validation [0.1]")
+    add("--epochs", type=int, help="maximum number of epochs [auto]")
+    add("--batch-size", type=int, help="mini-batch size [auto]")
+    add("--val-split", type=float, help="fraction of the training rows held out for validation (stratified for "
+        "classes) [auto]")
     add("--test-split", type=float, help="fraction held out for the final test [the dataset's default, 0.2]")
-    add("--patience", type=int, help="early-stopping patience in epochs, 0 to train all epochs [10]")
+    add("--patience", type=int, help="early-stopping patience in epochs, 0 to train all epochs [auto]")
+    add("--clip-norm", type=float, help="clip the gradient's global norm to this value before each update [off]")
     add("--seed", type=int, help="seed of the split, the initial weights and the shuffling [0]")
     add("--dtype", choices=["float32", "float64"], help="[float32]")
     add("--out", help="output folder [runs/<dataset>-<timestamp>]")
+    add("--overwrite", action="store_true", help="replace the run already in --out")
     add("--config", help="a config.toml written by an earlier run; options given here override it")
     add("--quiet", action="store_true", help="no progress bar or per-epoch lines")
     add("--diagnose", action="store_true",
@@ -43,59 +79,64 @@ def _train_options(parser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     from . import commands, explain, train
 
-    parser = OneLineParser(prog="deltaprop", description="Train and use neural networks by backpropagation.")
-    parser.add_argument("--version", action="store_true", help="print the version and exit")
-    parser.set_defaults(run=commands.version_or_help(parser))
+    parser = OneLineParser(prog="deltaprop", description="Train and use neural networks by backpropagation.",
+                           epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-V", "--version", action="store_true", help="print the version and exit")
+    parser.set_defaults(run=commands.version_or_help(parser), command="")
     sub = parser.add_subparsers(title="commands", parser_class=OneLineParser)
 
-    p = sub.add_parser("train", help="train an MLP on a dataset or a CSV/NPZ file")
-    _train_options(p)
-    p.set_defaults(run=train.run)
+    def command(name, help_text, run, **options):
+        p = sub.add_parser(name, help=help_text, description=help_text[0].upper() + help_text[1:] + ".",
+                           formatter_class=argparse.RawDescriptionHelpFormatter, **options)
+        p.set_defaults(run=run, command=name)
+        return p
 
-    p = sub.add_parser("evaluate", help="metrics of a saved model on labelled data")
-    p.add_argument("model", help="a model.safetensors file")
-    p.add_argument("--data", required=True, help="a built-in dataset name or a .csv/.npz file")
+    p = command("train", "train an MLP on a dataset or a CSV/NPZ file", train.run, epilog=TRAIN_EXAMPLES)
+    _train_options(p)
+
+    p = command("evaluate", "metrics of a saved model on labelled data", commands.evaluate, epilog=EXIT_CODES)
+    p.add_argument("model", help="a model.safetensors file written by 'deltaprop train'")
+    p.add_argument("--data", required=True, help="a built-in dataset name or a .csv/.csv.gz/.npz file")
     p.add_argument("--target", help="the CSV's target column [the model's]")
+    p.add_argument("--no-header", action="store_true", help="the CSV has no header row [as in training]")
     p.add_argument("--split", choices=["all", "test"], default="all",
                    help="'test': only the rows the model's training run held out (same data and seed)")
-    p.set_defaults(run=commands.evaluate)
 
-    p = sub.add_parser("predict", help="predictions of a saved model, written to a CSV")
-    p.add_argument("model", help="a model.safetensors file")
-    p.add_argument("--data", required=True, help="a built-in dataset name or a .csv/.npz file")
+    p = command("predict", "predictions of a saved model, written to a CSV", commands.predict, epilog=EXIT_CODES)
+    p.add_argument("model", help="a model.safetensors file written by 'deltaprop train'")
+    p.add_argument("--data", required=True, help="a built-in dataset name or a .csv/.csv.gz/.npz file")
     p.add_argument("--out", default="predictions.csv", help="output CSV [predictions.csv]")
+    p.add_argument("--no-header", action="store_true", help="the CSV has no header row [as in training]")
     p.add_argument("--split", choices=["all", "test"], default="all",
                    help="'test': only the rows the model's training run held out")
-    p.set_defaults(run=commands.predict)
 
-    p = sub.add_parser("summary", help="layers, shapes and parameter counts of a saved model")
-    p.add_argument("model")
-    p.set_defaults(run=commands.summary)
+    p = command("summary", "layers, shapes and parameter counts of a saved model", commands.summary)
+    p.add_argument("model", help="a model.safetensors file")
 
-    p = sub.add_parser("datasets", help="list the built-in datasets")
-    p.set_defaults(run=commands.datasets)
+    command("datasets", "list the built-in datasets", commands.datasets)
 
-    p = sub.add_parser("gradcheck", help="check backpropagation against finite differences for a model")
+    p = command("gradcheck", "check backpropagation against finite differences for a model", commands.gradcheck)
     p.add_argument("--inputs", type=int, default=5, help="input features [5]")
     p.add_argument("--outputs", type=int, default=3, help="outputs [3]")
     p.add_argument("--layers", default="8,6", help="hidden sizes [8,6]")
-    p.add_argument("--activation", default="tanh", help="[tanh]")
+    p.add_argument("--activation", default="tanh", choices=ACTIVATIONS, metavar="NAME",
+                   help=f"{', '.join(ACTIVATIONS)} [tanh]")
     p.add_argument("--normalization", choices=["none", "batchnorm", "layernorm"], default="none")
-    p.add_argument("--loss", default="cross_entropy", help="cross_entropy, mse, mae, huber [cross_entropy]")
+    p.add_argument("--loss", default="cross_entropy", choices=LOSSES[1:], metavar="NAME",
+                   help="cross_entropy, mse, mae, huber [cross_entropy]")
     p.add_argument("--batch-size", type=int, default=4, help="[4]")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="[0]")
     p.add_argument("--tolerance", type=float, default=1e-6, help="largest relative error that passes [1e-6]")
-    p.set_defaults(run=commands.gradcheck)
-    p = sub.add_parser("report", help="write report.html for a run folder (curves, gradient flow, findings)")
-    p.add_argument("run_dir", help="a folder written by 'deltaprop train'")
-    p.set_defaults(run=commands.report)
 
-    p = sub.add_parser("explain", help="one backpropagation step of a 2-2-1 network, with every number")
+    p = command("report", "write report.html for a run folder (curves, gradient flow, findings)", commands.report)
+    p.add_argument("run_dir", help="a folder written by 'deltaprop train'")
+
+    p = command("explain", "one backpropagation step of a 2-2-1 network, with every number", explain.run)
     p.add_argument("--lr", type=float, default=0.5, help="learning rate α [0.5]")
     p.add_argument("--input", default="0.05,0.10", help="the two inputs [0.05,0.10]")
     p.add_argument("--target", default="0.01", help="the target [0.01]")
-    p.add_argument("--activation", default="sigmoid", help="hidden activation [sigmoid]")
+    p.add_argument("--activation", default="sigmoid", choices=ACTIVATIONS, metavar="NAME",
+                   help=f"hidden activation: {', '.join(ACTIVATIONS)} [sigmoid]")
     p.add_argument("--hidden", type=int, default=2, help="hidden units [2]")
     p.add_argument("--seed", type=int, help="random initial weights from this seed [the classic example's]")
-    p.set_defaults(run=explain.run)
     return parser

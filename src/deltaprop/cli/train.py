@@ -1,63 +1,151 @@
-"""``deltaprop train``: load data, infer the task, train an MLP, test it and write the run folder."""
+"""``deltaprop train``: check every setting, load the data, train an MLP, test it, write the run folder.
+
+The order matters to the user: every option is checked before any data is read, the data and
+the splits before anything is written, and the run folder appears only complete (see
+:mod:`.run_folder`).
+"""
 from __future__ import annotations
 
-import os
-import time
+import math
 
+import numpy as np
+
+from ..errors import InputError
+from ..training.callbacks import TerminateOnNaN
 from . import config as run_config
+from .notes import note, unseen_notice, warn
+from .run_folder import RunFolder, check_out
 from .tables import print_table
+
+#: "auto" settings: with fewer than SMALL_TABLE training rows, more epochs of smaller batches and a
+#: larger validation share make early stopping meaningful (measured on iris, wine, breast_cancer,
+#: diabetes: see the README's small-table comparison with scikit-learn)
+SMALL_TABLE = 1000
+AUTO = {"small": {"batch_size": 16, "val_split": 0.2, "epochs": 300, "patience": 20},
+        "large": {"batch_size": 32, "val_split": 0.1, "epochs": 100, "patience": 10}}
+TASK_LOSSES = {"classification": ("cross_entropy",), "regression": ("mse", "mae", "huber")}
 
 
 def parse_layers(text) -> list:
     if isinstance(text, (list, tuple)):
-        return [int(v) for v in text]
+        if not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in text):
+            raise InputError(f"--layers must be positive integers, got {text!r}")
+        return list(text)
     text = str(text).strip()
     if text in ("", "none"):
         return []
     try:
         sizes = [int(part) for part in text.split(",")]
     except ValueError:
-        raise ValueError(f"--layers must be comma-separated integers such as 128,64, got {text!r}") from None
+        raise InputError(f"--layers must be comma-separated integers such as 128,64, got {text!r}") from None
     if any(size < 1 for size in sizes):
-        raise ValueError(f"--layers sizes must be positive, got {text!r}")
+        raise InputError(f"--layers sizes must be positive, got {text!r}")
     return sizes
 
 
+def _option(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
 def check_settings(settings: dict) -> None:
-    """Option values that argparse cannot check by itself, each error naming its option."""
-    checks = [
-        ("epochs", settings["epochs"] >= 1, "at least 1"),
-        ("batch_size", settings["batch_size"] >= 1, "at least 1"),
-        ("lr", settings["lr"] > 0, "positive"),
-        ("val_split", 0 <= settings["val_split"] < 1, "in [0, 1)"),
-        ("patience", settings["patience"] >= 0, "0 or more"),
-        ("dropout", 0 <= settings["dropout"] < 1, "in [0, 1)"),
-    ]
-    if settings["test_split"] is not None:
-        checks.append(("test_split", 0 <= settings["test_split"] < 1, "in [0, 1)"))
-    for name, ok, expected in checks:
-        if not ok:
-            raise ValueError(f"--{name.replace('_', '-')} must be {expected}, got {settings[name]}")
+    """Every value that argparse cannot check by itself, each error naming its option — before any data."""
+    from ..layers.activations import ACTIVATIONS
+    from ..optim import OPTIMIZERS
+
+    def number(name, ok, expected, integer=False):
+        value = settings[name]
+        if value == run_config.AUTO or value is None:
+            return
+        if integer and (isinstance(value, bool) or not isinstance(value, int)):
+            raise InputError(f"{_option(name)} must be an integer, got {value!r}")
+        if not math.isfinite(value) or not ok(value):
+            raise InputError(f"{_option(name)} must be {expected}, got {value:g}")
+
+    number("epochs", lambda v: v >= 1, "at least 1", integer=True)
+    number("batch_size", lambda v: v >= 1, "at least 1", integer=True)
+    number("patience", lambda v: v >= 0, "0 or more", integer=True)
+    number("lr", lambda v: v > 0, "a positive number")
+    number("val_split", lambda v: 0 <= v < 1, "in [0, 1)")
+    number("test_split", lambda v: 0 <= v < 1, "in [0, 1)")
+    number("dropout", lambda v: 0 <= v < 1, "in [0, 1)")
+    number("clip_norm", lambda v: v > 0, "a positive number")
+    number("seed", lambda v: v >= 0, "0 or more", integer=True)
+    parse_layers(settings["layers"])
+    if settings["activation"] not in ACTIVATIONS or settings["activation"] == "softmax":
+        raise InputError(f"--activation {settings['activation']!r} is unknown; use one of relu, leaky_relu, elu, "
+                         "gelu, sigmoid, tanh, softplus, identity")
+    if settings["optimizer"] not in OPTIMIZERS:
+        raise InputError(f"--optimizer {settings['optimizer']!r} is unknown; use one of {', '.join(OPTIMIZERS)}")
+    if settings["loss"] not in ("auto", *TASK_LOSSES["classification"], *TASK_LOSSES["regression"]):
+        raise InputError(f"--loss {settings['loss']!r} is unknown; use auto, cross_entropy, mse, mae or huber")
+    if settings["normalization"] == "batchnorm" and settings["batch_size"] == 1:
+        raise InputError("--batch-size must be at least 2 with --normalization batchnorm (a batch of one sample "
+                         "has no variance to normalize by)")
+    both = sorted(set(settings["drop"]) & set(settings["keep"]))
+    if both:
+        raise InputError(f"--drop and --keep both name {both[0]!r}")
 
 
-def output_folder(settings: dict, data_name: str) -> str:
-    out = settings["out"] or os.path.join("runs", f"{data_name}-{time.strftime('%Y%m%d-%H%M%S')}")
-    if os.path.exists(out) and not os.path.isdir(out):
-        raise ValueError(f"--out {out}: exists and is a file, not a folder")
-    return out
-
-
-TASK_LOSSES = {"classification": ("cross_entropy", "ce"), "regression": ("mse", "mae", "huber")}
+def adapt(settings: dict, n_train: int) -> dict:
+    """Resolve the "auto" settings for a table with ``n_train`` training rows (see :data:`AUTO`)."""
+    chosen = AUTO["small" if n_train < SMALL_TABLE else "large"]
+    return {key: chosen.get(key, value) if value == run_config.AUTO else value for key, value in settings.items()}
 
 
 def default_loss(task: str, loss: str) -> str:
     """The loss for the task: cross-entropy for classes, MSE for numbers, or the one asked for if it fits."""
     if loss == "auto":
         return "cross_entropy" if task == "classification" else "mse"
-    if loss.lower() not in TASK_LOSSES[task]:
-        raise ValueError(f"--loss {loss} does not fit a {task} task; use one of {', '.join(TASK_LOSSES[task])} "
+    if loss not in TASK_LOSSES[task]:
+        raise InputError(f"--loss {loss} does not fit a {task} task; use one of {', '.join(TASK_LOSSES[task])} "
                          "(or --task to change the task)")
     return loss
+
+
+def load_table(data: str, target, no_header: bool):
+    from .. import datasets
+
+    if data in datasets.BUILTIN and (target is not None or no_header):
+        raise InputError(f"--{'target' if target is not None else 'no-header'} applies to CSV files, not to the "
+                         f"built-in dataset {data!r}")
+    table = datasets.load(data, target, header=not no_header)
+    for text in table.notes:
+        note(text)
+    return table
+
+
+def test_rows(table, settings: dict, task: str):
+    """(train, test) row positions; a test split that leaves no test rows is refused, naming --test-split."""
+    from ..datasets.split import held_out_rows
+
+    train, test = held_out_rows(table, test_split=settings["test_split"], task=task, seed=settings["seed"])
+    test_split = table.test_split if settings["test_split"] is None else settings["test_split"]
+    if test_split > 0 and len(test) == 0:
+        hint = ""
+        if task == "classification" and table.target.nunique() > table.n_samples / 2:
+            hint = (f" (stratified by class, and the {table.target.nunique()} classes have one or two rows each; if "
+                    "the target is a quantity, use --task regression)")
+        raise InputError(f"--test-split {test_split:g} leaves no test rows of the {table.n_samples} rows{hint}; use a "
+                         "larger --test-split, or --test-split 0 to train without a test")
+    return train, test
+
+
+def validation_rows(split, settings: dict) -> np.ndarray:
+    """Positions of the validation rows among the training rows (stratified by class); a split that
+    leaves either side empty is refused, naming --val-split."""
+    from ..datasets.split import held_out
+
+    classification = split.preprocessor.task == "classification"
+    n_train = len(split.y_train)
+    val = held_out(split.y_train, settings["val_split"], np.random.default_rng([settings["seed"], 1]), classification)
+    minimum = 2 if settings["normalization"] == "batchnorm" else 1
+    if n_train - len(val) < minimum:
+        raise InputError(f"--{'val' if len(val) else 'test'}-split leaves {n_train - len(val)} training row(s); need "
+                         f"at least {minimum}")
+    if settings["val_split"] > 0 and len(val) == 0:
+        raise InputError(f"--val-split {settings['val_split']:g} leaves no validation rows of the {n_train} training "
+                         "rows; use a larger --val-split, or --val-split 0 (no early stopping)")
+    return val
 
 
 def describe_data(table, split, n_val: int) -> list:
@@ -65,7 +153,9 @@ def describe_data(table, split, n_val: int) -> list:
     lines = [f"data: {table.source or table.name} — {table.n_samples} rows, {table.n_features} feature column(s) "
              f"→ {pre.n_inputs} inputs"]
     if pre.categories:
-        lines.append("one-hot: " + ", ".join(f"{c} ({len(v)} categories)" for c, v in pre.categories.items()))
+        shown = list(pre.categories.items())
+        lines.append("one-hot: " + ", ".join(f"{c} ({len(v)} categories)" for c, v in shown[:8])
+                     + (f" … and {len(shown) - 8} more" if len(shown) > 8 else ""))
     if pre.task == "classification":
         shown = ", ".join(pre.class_names[:10]) + (", …" if len(pre.class_names) > 10 else "")
         lines.append(f"task: classification — {len(pre.class_names)} classes: {shown}")
@@ -76,6 +166,21 @@ def describe_data(table, split, n_val: int) -> list:
     lines.append(f"split: {n_train} train / {n_val} validation / {len(split.X_test)} test rows "
                  "(features standardized on the training rows)")
     return lines
+
+
+def data_notices(table, split) -> None:
+    pre = split.preprocessor
+    for column, reason in pre.dropped.items():
+        if reason == "--drop":
+            note(f"column {column!r} left out (--drop)")
+        else:
+            note(f"column {column!r} left out: {reason} (--keep {column} to one-hot encode it)")
+    if pre.task == "classification" and len(pre.class_names) > len(split.X_train) / 2:
+        warn(f"{len(pre.class_names)} classes for {len(split.X_train)} training rows: most classes have one or two "
+             "rows; if the target is a quantity, use --task regression")
+    text = unseen_notice(pre, split.test_table.features, "test")
+    if text:
+        note(text)
 
 
 def scores(model, X, y, loss: str, pre, prefix: str = "") -> list:
@@ -94,23 +199,62 @@ def scores(model, X, y, loss: str, pre, prefix: str = "") -> list:
     return [(f"{prefix} {name}".strip(), value) for name, value in rows]
 
 
+def result_rows(history, early_stopping) -> list:
+    """Epochs trained, the epoch whose weights were kept, and its losses."""
+    rows = [("epochs trained", history.epochs)]
+    kept = history.epochs - 1
+    if early_stopping is not None and early_stopping.restored_epoch is not None:
+        kept = early_stopping.restored_epoch
+        rows.append(("kept weights of epoch", f"{kept + 1} (lowest validation loss)"))
+    if history.epochs:
+        rows.append(("train loss", history["loss"][kept]))
+        if history.get("val_loss"):
+            rows.append(("validation loss", history["val_loss"][kept]))
+    return rows
+
+
+class FailOnNaN(TerminateOnNaN):
+    """TerminateOnNaN that ends the command: raises TrainingFailed with where it started and what to do."""
+
+    def __init__(self, settings: dict):
+        self.settings = settings
+
+    def stop(self, reason: str, message: str = "") -> None:
+        from . import TrainingFailed
+
+        advice = f"lower --lr (now {self.settings['lr']:g})"
+        if self.settings["clip_norm"] is None:
+            advice += ", or add --clip-norm 1.0"
+        else:
+            advice += f", or a smaller --clip-norm (now {self.settings['clip_norm']:g})"
+        raise TrainingFailed(f"the loss became NaN or infinite at epoch {self.epoch + 1}, step {self.batch + 1} "
+                             f"(first in {self.where}): {advice}; nothing was written")
+
+
 def run(args) -> int:
     import deltaprop as dp
     from .. import datasets
-    from ..plots import plot_history
+    from ..datasets.split import resolve_task
 
     settings = run_config.resolve(args)
     check_settings(settings)
+    if args.out is not None:
+        check_out(args.out, args.overwrite)
     hidden = parse_layers(settings["layers"])
-    table = datasets.load(settings["data"], settings["target"])
-    out = output_folder(settings, table.name)
-    split = datasets.split(table, test_split=settings["test_split"], task=settings["task"], seed=settings["seed"])
+    table = load_table(settings["data"], settings["target"], settings["no_header"])
+    task = resolve_task(table, settings["task"])
+    loss_name = default_loss(task, settings["loss"])
+    train_rows, _ = test_rows(table, settings, task)
+    settings = adapt(settings, len(train_rows))
+    split = datasets.split(table, test_split=settings["test_split"], task=task, seed=settings["seed"],
+                           drop=settings["drop"], keep=settings["keep"])
+    val_rows = validation_rows(split, settings)
     pre = split.preprocessor
-    n_val = int(round(len(split.X_train) * settings["val_split"]))
-    for line in describe_data(table, split, n_val):
+    for line in describe_data(table, split, len(val_rows)):
         print(line)
+    data_notices(table, split)
+    folder = RunFolder(args.out, table.name, args.overwrite)
 
-    loss_name = default_loss(pre.task, settings["loss"])
     normalization = None if settings["normalization"] == "none" else settings["normalization"]
     model = dp.mlp([pre.n_inputs, *hidden, pre.n_outputs], activation=settings["activation"],
                    normalization=normalization, dropout=settings["dropout"], seed=settings["seed"],
@@ -118,41 +262,71 @@ def run(args) -> int:
     model.preprocessing = pre
     optimizer = dp.optim.get(settings["optimizer"], settings["lr"])
     metrics = ["accuracy"] if pre.task == "classification" else ["r2"]
-    callbacks = []
-    if settings["patience"] > 0 and settings["val_split"] > 0:
-        callbacks.append(dp.EarlyStopping(monitor="val_loss", patience=settings["patience"]))
+    in_training = np.setdiff1d(np.arange(len(split.X_train)), val_rows)
+    validation = (split.X_train[val_rows], split.y_train[val_rows]) if len(val_rows) else None
+    early_stopping = None
+    if settings["patience"] > 0 and validation is not None:
+        early_stopping = dp.EarlyStopping(monitor="val_loss", patience=settings["patience"])
+    stopper = FailOnNaN(settings)
     extra_callbacks, after_training = [], None
-    if settings.get("diagnose"):
+    if settings["diagnose"]:
         from .diagnose import attach
-        extra_callbacks, after_training = attach(model, split, loss_name, out)
+        extra_callbacks, after_training = attach(model, split, loss_name, folder)
     print(f"model: {' → '.join(str(n) for n in [pre.n_inputs, *hidden, pre.n_outputs])} "
           f"({settings['activation']}), {sum(p.size for p in model.parameters())} parameters; "
-          f"loss {loss_name}, {type(optimizer).__name__}(lr={settings['lr']:g}), batch {settings['batch_size']}")
+          f"loss {loss_name}, {type(optimizer).__name__}(lr={settings['lr']:g}), batch {settings['batch_size']}, "
+          f"at most {settings['epochs']} epochs" + (f", patience {settings['patience']}" if early_stopping else ""))
 
-    os.makedirs(out, exist_ok=True)
-    history = model.fit(split.X_train, split.y_train, loss=loss_name, optimizer=optimizer, epochs=settings["epochs"],
-                        batch_size=settings["batch_size"], validation_split=settings["val_split"], metrics=metrics,
-                        callbacks=callbacks + extra_callbacks, seed=settings["seed"],
-                        verbose=0 if args.quiet else 1)
-    if history.message and args.quiet:
-        print(history.message)
-    rows = [("epochs", len(history["loss"])), ("train loss", history["loss"][-1])]
-    if history.get("val_loss"):
-        rows.append(("validation loss", history["val_loss"][-1]))
-    if len(split.X_test):
-        rows += scores(model, split.X_test, split.y_test, loss_name, pre, prefix="test")
-    print_table(["metric", "value"], rows)
+    from .signals import StopOnSignal, graceful
 
-    info = {"data": settings["data"], "target": settings["target"], "test_split": settings["test_split"],
-            "task": pre.task, "seed": settings["seed"], "loss": loss_name}
-    dp.save(model, os.path.join(out, "model.safetensors"), optimizer=optimizer, step=len(history["loss"]), info=info)
-    history.to_csv(os.path.join(out, "history.csv"))
-    plot_history(history, os.path.join(out, "curves.png"), title=f"{table.name}: {loss_name}, "
-                 f"{' → '.join(str(n) for n in [pre.n_inputs, *hidden, pre.n_outputs])}")
-    saved = dict(settings, out=out)
-    run_config.write_toml(saved, os.path.join(out, "config.toml"))
-    written = ["model.safetensors", "history.csv", "curves.png", "config.toml"]
-    if after_training is not None:
-        written += after_training(history)
-    print(f"wrote {out}/: {', '.join(written)}")
+    with graceful() as stop_request, np.errstate(all="ignore"):
+        folder.stage()
+        try:
+            history = model.fit(
+                split.X_train[in_training], split.y_train[in_training], loss=loss_name, optimizer=optimizer,
+                epochs=settings["epochs"], batch_size=settings["batch_size"], validation_data=validation,
+                metrics=metrics, clip_norm=settings["clip_norm"], seed=settings["seed"],
+                callbacks=[c for c in (early_stopping, stopper, StopOnSignal(stop_request)) if c] + extra_callbacks,
+                verbose=0 if args.quiet else 1)
+            if history.message and args.quiet:
+                print(history.message)
+            rows = result_rows(history, early_stopping)
+            if len(split.X_test):
+                rows += scores(model, split.X_test, split.y_test, loss_name, pre, prefix="test")
+            print_table(["metric", "value"], rows)
+            info = {"data": settings["data"], "target": settings["target"], "no_header": settings["no_header"],
+                    "test_split": table.test_split if settings["test_split"] is None else settings["test_split"],
+                    "task": pre.task, "seed": settings["seed"], "loss": loss_name}
+            written = write_run(folder, model, optimizer, history, settings, info, table.name, hidden, loss_name)
+            if after_training is not None:
+                written += after_training(history)
+            folder.commit()
+        except BaseException:
+            folder.discard()
+            raise
+    print(f"wrote {folder.final}/: {', '.join(written)}")
+    if stop_request.signum is not None:
+        print(f"stopped early by a signal; the run so far is in {folder.final}/")
+        return stop_request.exit_code
     return 0
+
+
+def write_run(folder, model, optimizer, history, settings, info, data_name, hidden, loss_name) -> list:
+    """model.safetensors, history.csv, curves.png and config.toml, into the staging folder."""
+    import deltaprop as dp
+    from ..plots import plot_history
+
+    pre = model.preprocessing
+    with folder.writing("model.safetensors") as path:
+        dp.save(model, path, optimizer=optimizer, step=history.epochs, info=info)
+    with folder.writing("history.csv") as path:
+        history.to_csv(path)
+    with folder.writing("curves.png") as path:
+        plot_history(history, path, title=f"{data_name}: {loss_name}, "
+                     f"{' → '.join(str(n) for n in [pre.n_inputs, *hidden, pre.n_outputs])}")
+    with folder.writing("config.toml") as path:
+        run_config.write_toml(settings, path)
+    return ["model.safetensors", "history.csv", "curves.png", "config.toml"]
+
+
+__all__ = ["run", "parse_layers", "check_settings", "adapt", "default_loss", "scores"]

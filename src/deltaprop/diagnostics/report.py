@@ -16,6 +16,7 @@ import os
 import numpy as np
 
 from .._files import atomic_path
+from ..errors import InputError
 from ..plots import history_figure
 
 
@@ -126,16 +127,19 @@ th { background: #f4f4f4; } .ok { color: #1a7f37; }
 """
 
 
-def write_report(run_dir: str) -> str:
-    """Write ``run_dir/report.html`` from the run's files; returns its path."""
+def write_report(run_dir: str, name: str | None = None) -> str:
+    """Write ``run_dir/report.html`` from the run's files; returns its path.
+
+    ``name`` is the run's name in the title (default: the folder's own name).
+    """
     history_path = os.path.join(run_dir, "history.csv")
     if not os.path.isdir(run_dir):
-        raise ValueError(f"{run_dir}: no such run folder")
+        raise InputError(f"{run_dir}: no such run folder")
     if not os.path.isfile(history_path):
-        raise ValueError(f"{run_dir}: no history.csv (is this a folder written by 'deltaprop train'?)")
+        raise InputError(f"{run_dir}: no history.csv (is this a folder written by 'deltaprop train'?)")
     history = _read_columns(history_path)
     if not history.get("loss"):
-        raise ValueError(f"{history_path}: no epochs recorded")
+        raise InputError(f"{history_path}: no epochs recorded")
     config = {}
     info_path = os.path.join(run_dir, "config.toml")
     if os.path.isfile(info_path):
@@ -187,7 +191,7 @@ def write_report(run_dir: str) -> str:
                        for k, v in config.items())
     if settings:
         sections += ["<h2>Settings</h2>", f"<table>{settings}</table>"]
-    title = f"deltaprop run: {html.escape(os.path.basename(os.path.abspath(run_dir)))}"
+    title = f"deltaprop run: {html.escape(os.path.basename(os.path.abspath(name or run_dir)))}"
     epochs = len(history["loss"])
     document = (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{title}</title>"
                 f"<style>{STYLE}</style></head><body><h1>{title}</h1>"

@@ -83,8 +83,9 @@ class EarlyStopping(Callback):
 
     def on_train_begin(self, logs):
         self.best = math.inf if self.mode == "min" else -math.inf
-        self.best_epoch = None
+        self.best_epoch = None      # 0-based index of the best epoch so far
         self.best_weights = None
+        self.restored_epoch = None  # the epoch whose weights were put back when training ended
         self.wait = 0
 
     def _improved(self, value: float) -> bool:
@@ -106,8 +107,10 @@ class EarlyStopping(Callback):
                       f"(best {self.best:.6g} at epoch {self.best_epoch + 1})")
 
     def on_train_end(self, logs):
+        self.restored_epoch = None
         if self.restore_best_weights and self.best_weights is not None:
             self.trainer.restore(self.best_weights)
+            self.restored_epoch = self.best_epoch
 
 
 class StopAtTarget(Callback):
@@ -122,7 +125,8 @@ class StopAtTarget(Callback):
         value = _monitored("StopAtTarget", self.monitor, logs)
         reached = value >= self.target if self.mode == "max" else value <= self.target
         if reached:
-            self.stop("target_reached", f"StopAtTarget: {self.monitor} = {value:.6g} reached {self.target:g} at epoch {epoch}")
+            self.stop("target_reached",
+                      f"StopAtTarget: {self.monitor} = {value:.6g} reached {self.target:g} at epoch {epoch + 1}")
 
 
 class TerminateOnNaN(Callback):
@@ -137,21 +141,25 @@ class TerminateOnNaN(Callback):
 
     def on_train_begin(self, logs):
         self.message = ""
+        self.where = None   # e.g. "the output of layer 2 (Dense)", once found
+        self.epoch = None   # 0-based epoch and batch of the step where it appeared
+        self.batch = None
         self._finite_weights = self.trainer.snapshot()
 
-    def _halt(self, where: str, epoch_batch: str, restore: bool) -> None:
+    def _halt(self, where: str, epoch: int, batch: int, restore: bool) -> None:
         if restore:
             self.trainer.restore(self._finite_weights)
-        message = f"TerminateOnNaN: non-finite value {where} ({epoch_batch}); weights are the last finite ones"
+        self.where, self.epoch, self.batch = where, epoch, batch
+        message = (f"TerminateOnNaN: non-finite value in {where} (epoch {epoch + 1}, batch {batch + 1}); weights "
+                   "are the last finite ones")
         self.message = message
         self.stop("non_finite", message)
 
     def on_backward_end(self, batch, logs):
         found = self.trainer.model.first_non_finite(logs["loss"])
         if found is not None:
-            where = f"in {found[1]}"
             weights_finite = all(np.isfinite(p.value).all() for p in self.trainer.model.parameters())
-            self._halt(where, f"epoch {logs['epoch']}, batch {batch}", restore=not weights_finite)
+            self._halt(found[1], logs["epoch"], batch, restore=not weights_finite)
 
     def on_batch_end(self, batch, logs):
         if self.trainer.stop:
@@ -159,8 +167,7 @@ class TerminateOnNaN(Callback):
         model = self.trainer.model
         for layer in model.layers:
             if not all(np.isfinite(p.value).all() for p in layer.parameters()):
-                self._halt(f"in the weights of {layer.label} after the update",
-                           f"epoch {logs['epoch']}, batch {batch}", restore=True)
+                self._halt(f"the weights of {layer.label} after the update", logs["epoch"], batch, restore=True)
                 return
         self.trainer.snapshot(into=self._finite_weights)
 

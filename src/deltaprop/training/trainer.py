@@ -43,8 +43,12 @@ class Trainer:
             np.copyto(target, source)
 
 
-def resolve_metrics(metrics, model) -> list:
-    """Metric objects from names; one-output models ending in Sigmoid get accuracy at 0.5."""
+def resolve_metrics(metrics, model, loss) -> list:
+    """Metric objects from names; one-output models ending in Sigmoid get accuracy at 0.5.
+
+    A regression metric (MSE, MAE, R²) with a classification loss compares logits with class
+    labels, a number without meaning: that is refused.
+    """
     if metrics is None:
         return []
     if isinstance(metrics, (str, metric_registry.Metric)):
@@ -52,6 +56,9 @@ def resolve_metrics(metrics, model) -> list:
     resolved = []
     for metric in metrics:
         metric = metric_registry.get(metric)
+        if metric.task == "regression" and loss.task == "classification":
+            raise ValueError(f"metrics: {metric.name!r} measures a regression, but the loss {loss!r} is a "
+                             "classification loss; use 'accuracy'")
         if isinstance(metric, metric_registry.Accuracy) and isinstance(model.layers[-1], Sigmoid):
             metric.threshold = 0.5
         resolved.append(metric)
@@ -68,7 +75,7 @@ def evaluate(model, X, y, *, loss, metrics=None, batch_size: int = 1024) -> dict
     y = check_targets(y, X.shape[0])
     pred = model.predict(X, batch_size=batch_size)
     results = {"loss": loss.forward(pred, y) + model.penalty()}
-    for metric in resolve_metrics(metrics, model):
+    for metric in resolve_metrics(metrics, model, loss):
         results[metric.name] = metric(pred, y)
     return results
 
@@ -117,7 +124,7 @@ def fit(model, X, y, *, loss, optimizer, epochs: int, batch_size: int = 32, shuf
     optimizer = optim.get(optimizer)
     epochs = check_positive_int(epochs, "epochs")
     batch_size = check_positive_int(batch_size, "batch_size")
-    metric_list = resolve_metrics(metrics, model)
+    metric_list = resolve_metrics(metrics, model, loss)
     callbacks = _check_callbacks(callbacks)
     monitor = _resolve_monitor(monitor)
     if monitor is not None:
@@ -204,9 +211,9 @@ def fit(model, X, y, *, loss, optimizer, epochs: int, batch_size: int = 32, shuf
                     progress.batch_end(running)
                 if trainer.stop:
                     break
-            if trainer.stop and history.stop_reason == "non_finite":
+            if trainer.stop and seen < n_samples:
                 progress.close()
-                break  # the epoch is not complete; nothing to log
+                break  # the epoch is not complete (a non-finite value, an interruption): nothing to log
             logs = {"epoch": epoch, "loss": loss_sum / max(seen, 1)}
             if metric_list and outputs:
                 epoch_pred = np.concatenate(outputs)

@@ -1,0 +1,32 @@
+"""What each command needs beyond the core (NumPy, safetensors), checked before it does anything."""
+from __future__ import annotations
+
+import importlib.util
+
+from ..errors import InputError
+
+#: import name → the package to install, for the 'cli' extra
+CLI_PACKAGES = {"pandas": "pandas", "matplotlib": "matplotlib", "sklearn": "scikit-learn", "tomli_w": "tomli-w",
+                "mnist1d": "mnist1d", "mlxtend": "mlxtend"}
+NEEDS = {
+    "train": ("pandas", "matplotlib", "sklearn", "tomli_w"),
+    "evaluate": ("pandas", "sklearn"),
+    "predict": ("pandas", "sklearn"),
+    "datasets": ("pandas",),
+    "report": ("matplotlib",),
+}
+
+
+def installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a broken or blocked package counts as missing
+        return False
+
+
+def check(command: str) -> None:
+    """Raise :class:`InputError` naming the missing packages and the extra that brings them."""
+    missing = [CLI_PACKAGES[module] for module in NEEDS.get(command, ()) if not installed(module)]
+    if missing:
+        raise InputError(f"'deltaprop {command}' needs {', '.join(missing)}, which {'is' if len(missing) == 1 else 'are'}"
+                         f" not installed: pip install 'deltaprop[cli]'")

@@ -1,0 +1,27 @@
+"""One-line notes (what was inferred, on stdout) and warnings (what looks wrong, on stderr)."""
+from __future__ import annotations
+
+import sys
+
+MAX_SHOWN = 5
+
+
+def note(text: str) -> None:
+    print(f"note: {text}", flush=True)
+
+
+def warn(text: str) -> None:
+    print(f"deltaprop: warning: {text}", file=sys.stderr, flush=True)
+
+
+def unseen_notice(pre, features, which: str = "") -> str | None:
+    """``3 test rows have categories not seen in training, encoded as all zeros: colour 'purple' ×2, …``."""
+    unseen = pre.unseen(features) if len(features) else {}
+    if not unseen:
+        return None
+    items = [f"{column} {value!r} ×{count}" for column, values in unseen.items()
+             for value, count in sorted(values.items(), key=lambda item: -item[1])]
+    total = sum(count for values in unseen.values() for count in values.values())
+    shown = ", ".join(items[:MAX_SHOWN]) + (f" … and {len(items) - MAX_SHOWN} more" if len(items) > MAX_SHOWN else "")
+    rows = f"{which} rows" if which else "rows"
+    return f"{total} {rows.strip()} have categories not seen in training, encoded as all zeros: {shown}"

@@ -1,0 +1,67 @@
+"""Ctrl-C and SIGTERM: stop training after the current step, save a consistent run, exit 130 or 143.
+
+Outside training a signal ends the command at once (:class:`Terminated` for SIGTERM, Python's
+``KeyboardInterrupt`` for Ctrl-C; nothing has been written then). While training runs,
+:func:`graceful` turns both into a request: :class:`StopOnSignal` ends ``fit`` after the step in
+progress (EarlyStopping still restores the best weights), and the run is written as usual. A
+signal that arrives while the run is being saved is only noted: saving finishes (no traceback,
+no partial file), then the command exits with 128 + the signal number.
+"""
+from __future__ import annotations
+
+import signal
+import sys
+from contextlib import contextmanager
+
+from ..training.callbacks import Callback
+
+EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
+
+
+class Terminated(BaseException):
+    """SIGTERM outside training: end the command (exit 143), like KeyboardInterrupt for Ctrl-C."""
+
+
+def raise_terminated(signum, frame):
+    raise Terminated()
+
+
+class StopRequest:
+    """The first stop signal received during a run (None while there is none)."""
+
+    def __init__(self):
+        self.signum = None
+
+    def __call__(self, signum, frame):
+        if self.signum is None:
+            name = "Ctrl-C" if signum == signal.SIGINT else "SIGTERM"
+            print(f"\n{name}: stopping after the current step and saving the run", file=sys.stderr, flush=True)
+            self.signum = signum
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES.get(self.signum, 128 + int(self.signum or 0))
+
+
+class StopOnSignal(Callback):
+    """Ends training after the current step once a stop signal has been received."""
+
+    def __init__(self, request: StopRequest):
+        self.request = request
+
+    def on_batch_end(self, batch, logs):
+        if self.request.signum is not None and not self.trainer.stop:
+            name = "Ctrl-C" if self.request.signum == signal.SIGINT else "SIGTERM"
+            self.stop("interrupted", f"training stopped by {name} during epoch {logs['epoch'] + 1}")
+
+
+@contextmanager
+def graceful():
+    """Within the block, SIGINT and SIGTERM are requests (a :class:`StopRequest`) instead of exceptions."""
+    request = StopRequest()
+    previous = {signum: signal.signal(signum, request) for signum in EXIT_CODES}
+    try:
+        yield request
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
