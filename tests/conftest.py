@@ -27,3 +27,27 @@ def worked_step_by_hand(x: np.ndarray, y: np.ndarray) -> dict:
     delta2 = 2 * (A2 - y) / A2.size * A2 * (1 - A2)   # ∂L/∂A · f'(Z) at the output (MSE: mean over N·1)
     delta1 = (delta2 @ WORKED_W2.T) * A1 * (1 - A1)    # (δ·Wᵀ) ⊙ f'(Z) one layer back
     return {"Z1": Z1, "A1": A1, "Z2": Z2, "A2": A2, "L": np.mean((A2 - y) ** 2), "delta2": delta2, "delta1": delta1}
+
+
+def run_cli(*args, cwd=None, env=None, timeout=600, **options):
+    """Run the installed ``deltaprop`` command (as a user would): (exit code, stdout, stderr)."""
+    import os
+    import subprocess
+    import sys
+
+    script = os.path.join(os.path.dirname(sys.executable), "deltaprop")
+    launcher = [script] if os.path.exists(script) else [sys.executable, "-m", "deltaprop"]
+    result = subprocess.run([*launcher, *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=timeout,
+                            env=env, **options)
+    return result.returncode, result.stdout, result.stderr
+
+
+def packaged_file(package: str, *parts: str) -> str:
+    """A data file shipped inside an installed package (skips the test if the package is absent)."""
+    import importlib.util
+    import os
+
+    spec = importlib.util.find_spec(package)
+    if spec is None:
+        pytest.skip(f"{package} is not installed")
+    return os.path.join(os.path.dirname(spec.origin), *parts)

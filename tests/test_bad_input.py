@@ -60,3 +60,43 @@ def test_backward_with_wrong_gradient_shape(model):
     model.forward(np.zeros((2, 4)))
     with pytest.raises(ValueError, match=r"grad_out must have the output's shape \(2, 3\), got \(2, 2\)"):
         model.backward(np.zeros((2, 2)))
+
+
+def test_regression_metrics_on_a_classifier_are_refused(model):
+    X, y = np.zeros((4, 4)), np.array([0, 1, 2, 0])
+    with pytest.raises(ValueError, match=r"metrics: 'r2' measures a regression, but the loss CrossEntropy.* is a "
+                                         r"classification loss; use 'accuracy'"):
+        model.evaluate(X, y, loss="cross_entropy", metrics=["r2"])
+    with pytest.raises(ValueError, match=r"metrics: 'mse' measures a regression"):
+        model.fit(X, y, loss="cross_entropy", optimizer="sgd", epochs=1, metrics=["mse"], verbose=0)
+    assert "accuracy" in model.evaluate(X, np.eye(3)[y], loss="mse", metrics=["accuracy"])   # a textbook MSE classifier
+
+
+@pytest.mark.parametrize("seed, error, message", [
+    (-1, ValueError, "seed must be a non-negative integer or None, got -1"),
+    (1.5, TypeError, "seed must be a non-negative integer or None, got 1.5"),
+    ("7", TypeError, "seed must be a non-negative integer or None, got '7'"),
+    (True, TypeError, "seed must be a non-negative integer or None, got True"),
+])
+def test_bad_seeds_name_the_argument(seed, error, message):
+    with pytest.raises(error, match=message):
+        dp.Sequential([dp.Dense(2, 2)], seed=seed)
+    with pytest.raises(error, match=message):
+        dp.mlp([2, 2], seed=0).fit(np.zeros((3, 2)), np.zeros((3, 2)), loss="mse", optimizer="sgd", epochs=1,
+                                   seed=seed, verbose=0)
+
+
+def test_saving_something_that_is_not_a_model(tmp_path):
+    with pytest.raises(TypeError, match="model must be a deltaprop Sequential, got str"):
+        dp.save("not a model", tmp_path / "m.safetensors")
+    assert not list(tmp_path.iterdir())
+
+
+def test_finite_values_beyond_float32_range_are_refused_for_a_float32_model(model):
+    X = np.zeros((2, 4))
+    X[1, 2] = 1e200
+    with pytest.raises(ValueError, match=r"X has values beyond float32's range \(±3.4e\+38\), first at index \[1, 2\]: "
+                                         r"1e\+200; rescale the data or use dtype='float64'"):
+        model.predict(X)
+    float64 = dp.Sequential([dp.Dense(4, 3)], seed=0, dtype="float64")
+    assert np.isfinite(float64.predict(X)).all()

@@ -1,8 +1,5 @@
 """The deltaprop command: end-to-end runs in a subprocess, bad input in-process (exit code 2, one line)."""
-import os
 import re
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -11,15 +8,10 @@ pd = pytest.importorskip("pandas")
 
 import deltaprop as dp  # noqa: E402
 from deltaprop.cli import main  # noqa: E402
+from conftest import run_cli  # noqa: E402
 
 
-def deltaprop(*args, cwd=None):
-    """Run the installed command (as a user would) and return (exit code, stdout, stderr)."""
-    script = os.path.join(os.path.dirname(sys.executable), "deltaprop")
-    launcher = [script] if os.path.exists(script) else [sys.executable, "-m", "deltaprop"]
-    command = [*launcher, *map(str, args)]
-    result = subprocess.run(command, capture_output=True, text=True, cwd=cwd, timeout=600)
-    return result.returncode, result.stdout, result.stderr
+deltaprop = run_cli
 
 
 def metric(output: str, name: str) -> float:

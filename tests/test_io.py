@@ -239,3 +239,61 @@ def test_saved_files_get_the_usual_permissions(tmp_path):
     finally:
         os.umask(umask)
     assert (tmp_path / "m.safetensors").stat().st_mode & 0o777 == 0o644
+
+
+# ------------------------------------------------------------------------------ header values of the wrong type
+def _table_model(tmp_path, task="classification"):
+    pd = pytest.importorskip("pandas")
+    features = pd.DataFrame({"size": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0], "colour": ["red", "blue", "red", "green"] * 1
+                             + ["red", "blue"]})
+    target = pd.Series(["cat", "dog", "cat", "dog", "cat", "dog"] if task == "classification"
+                       else [1.5, 2.5, 3.0, 4.25, 0.5, 9.0], name="y")
+    pre = dp.Preprocessor.fit(features, target, task)
+    model = dp.mlp([pre.n_inputs, 4, pre.n_outputs], seed=0)
+    model.preprocessing = pre
+    return model
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda p: p.__setitem__("categories", ["red", "blue"]), "field 'categories' has the wrong type"),
+    (lambda p: p.__setitem__("categories", {"colour": "red"}), "categories of 'colour' must be a list of strings"),
+    (lambda p: p.__setitem__("categories", {"weight": ["a"]}), "'weight', which is not a feature column"),
+    (lambda p: p.__setitem__("feature_columns", "size"), "field 'feature_columns' has the wrong type"),
+    (lambda p: p.__setitem__("mean", {"a": 1}), "field 'mean' has the wrong type"),
+    (lambda p: p.__setitem__("target_std", "wide"), "field 'target_std' has the wrong type"),
+    (lambda p: p.__setitem__("class_names", [1, 2]), "class_names must be strings"),
+    (lambda p: p.__setitem__("class_names", ["cat", "dog", "eel"]), "describes 3 class names but the network has 2"),
+    (lambda p: p.__setitem__("dropped", ["x"]), "field 'dropped' has the wrong type"),
+])
+def test_preprocessing_header_fields_of_the_wrong_type_are_model_file_errors(tmp_path, change, message):
+    model = _table_model(tmp_path)
+    tensors, metadata = _valid_parts(model)
+    info = json.loads(metadata["deltaprop"])
+    change(info["preprocessing"])
+    path = _write(tmp_path, tensors, {"deltaprop": json.dumps(info)})
+    with pytest.raises(dp.ModelFileError, match=message):
+        dp.load(path)
+
+
+def test_the_task_must_fit_the_output_width(tmp_path):
+    model = _table_model(tmp_path, task="regression")
+    tensors, metadata = _valid_parts(model)
+    info = json.loads(metadata["deltaprop"])
+    info["architecture"][-1]["config"]["n_out"] = 3
+    tensors["2.W"], tensors["2.b"] = np.zeros((4, 3), np.float32), np.zeros(3, np.float32)
+    path = _write(tmp_path, tensors, {"deltaprop": json.dumps(info)})
+    with pytest.raises(dp.ModelFileError, match=r"describes a regression \(one value\) but the network has 3 outputs"):
+        dp.load(path)
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda i: i.__setitem__("dtype", ["float32"]), "dtype \\['float32'\\] is not one of"),
+    (lambda i: i.__setitem__("optimizer", ["adam"]), "bad optimizer state"),
+    (lambda i: i.__setitem__("optimizer", {"type": "adam", "lr": 0.1, "hyper": {}, "scalars": []}),
+     "bad optimizer state"),
+    (lambda i: i.__setitem__("info", [1]), "info must be a JSON object"),
+])
+def test_other_header_values_of_the_wrong_type(tmp_path, small, change, message):
+    path = _write(tmp_path, *_with_info(small, lambda info, tensors: change(info)))
+    with pytest.raises(dp.ModelFileError, match=message):
+        dp.load(path)

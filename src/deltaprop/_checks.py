@@ -43,7 +43,8 @@ def as_float_matrix(x, name: str, dtype=None) -> np.ndarray:
     if dtype is None:
         dtype = array.dtype if array.dtype.kind == "f" else np.float64
     check_finite(array, name)
-    converted = np.asarray(array, dtype=dtype)
+    with np.errstate(over="ignore"):   # an overflow is reported below, naming the first value
+        converted = np.asarray(array, dtype=dtype)
     if converted.dtype.itemsize < array.dtype.itemsize and not np.isfinite(converted).all():
         bad = tuple(int(i) for i in np.argwhere(~np.isfinite(converted))[0])
         limit = np.finfo(converted.dtype).max

@@ -32,8 +32,8 @@ class TrainingFailed(Exception):
 
 def _one_line(exc: BaseException) -> str:
     message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    if isinstance(exc, OSError) and exc.filename and str(exc.filename) not in message:
-        message = f"{exc.filename}: {exc.strerror or message}"
+    if isinstance(exc, OSError) and exc.strerror:   # "[Errno 2] …" is for programmers: name the file instead
+        message = f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
     return message
 
 
@@ -70,7 +70,8 @@ def main(argv=None) -> int:
               file=sys.stderr)
         return EXIT_BUG
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        if signal.getsignal(signal.SIGTERM) is raise_terminated:   # (a stopped run leaves it ignored)
+            signal.signal(signal.SIGTERM, previous)
         try:
             sys.stdout.flush()
         except BrokenPipeError:

@@ -24,7 +24,7 @@ SETTINGS = {
     "layers": ((str, list), "128,64"),
     "activation": ((str,), "relu"),
     "normalization": ((str,), "none"),
-    "dropout": ((float, int), 0.0),
+    "dropout": ((float, int), AUTO),
     "loss": ((str,), AUTO),
     "optimizer": ((str,), "adam"),
     "lr": ((float, int), 1e-3),

@@ -23,7 +23,8 @@ TRAIN_EXAMPLES = """examples:
   deltaprop train --data diabetes --optimizer sgd --lr 0.01 --clip-norm 1.0
 
 settings marked [auto] follow the size of the data: with fewer than 1,000 training rows, batch 16,
-validation share 0.2, at most 300 epochs and patience 20; otherwise batch 32, 0.1, 100 and 10.
+validation share 0.2, at most 300 epochs, patience 20 and dropout 0.1; otherwise batch 32, 0.1, 100, 10
+and no dropout.
 
 """ + EXIT_CODES
 
@@ -55,7 +56,7 @@ def _train_options(parser) -> None:
     add("--layers", help="hidden layer sizes, comma-separated, e.g. 128,64 [128,64]")
     add("--activation", choices=ACTIVATIONS, metavar="NAME", help=f"hidden activation: {', '.join(ACTIVATIONS)} [relu]")
     add("--normalization", choices=["none", "batchnorm", "layernorm"], help="after each hidden Dense [none]")
-    add("--dropout", type=float, help="dropout rate after each hidden activation [0]")
+    add("--dropout", type=float, help="dropout rate after each hidden activation [auto]")
     add("--loss", choices=LOSSES, metavar="NAME", help=f"{', '.join(LOSSES)} [auto: cross_entropy or mse]")
     add("--optimizer", choices=OPTIMIZERS, metavar="NAME", help=f"{', '.join(OPTIMIZERS)} [adam]")
     add("--lr", type=float, help="learning rate [1e-3]")
@@ -121,7 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--layers", default="8,6", help="hidden sizes [8,6]")
     p.add_argument("--activation", default="tanh", choices=ACTIVATIONS, metavar="NAME",
                    help=f"{', '.join(ACTIVATIONS)} [tanh]")
-    p.add_argument("--normalization", choices=["none", "batchnorm", "layernorm"], default="none")
+    p.add_argument("--normalization", choices=["none", "batchnorm", "layernorm"], default="none",
+                   help="after each hidden Dense [none]")
     p.add_argument("--loss", default="cross_entropy", choices=LOSSES[1:], metavar="NAME",
                    help="cross_entropy, mse, mae, huber [cross_entropy]")
     p.add_argument("--batch-size", type=int, default=4, help="[4]")

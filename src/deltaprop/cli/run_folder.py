@@ -39,6 +39,11 @@ def check_out(out: str, overwrite: bool) -> None:
     """Refuse an ``--out`` that is a file, holds other files, or holds a run (unless ``--overwrite``)."""
     if os.path.exists(out) and not os.path.isdir(out):
         raise InputError(f"--out {out}: exists and is a file, not a folder")
+    parent = os.path.dirname(os.path.abspath(out))
+    while not os.path.exists(parent):
+        parent = os.path.dirname(parent)
+    if not os.path.isdir(parent):
+        raise InputError(f"--out {out}: {os.path.relpath(parent)} is a file, not a folder")
     if not os.path.isdir(out):
         return
     entries = os.listdir(out)
@@ -70,11 +75,14 @@ class RunFolder:
         if self.explicit:
             check_out(self.final, overwrite)
         self.staging = None
+        self.created_parent = None   # a folder (runs/) made for this run, removed again if the run fails
 
     def stage(self) -> str:
         """Create the staging folder (claiming a default name); returns its path."""
         parent = os.path.dirname(os.path.abspath(self.final))
-        os.makedirs(parent, exist_ok=True)
+        if not os.path.isdir(parent):
+            os.makedirs(parent)
+            self.created_parent = parent
         base = self.final
         for attempt in range(1, 1000):
             candidate = base if attempt == 1 else f"{base}-{attempt}"
@@ -127,3 +135,5 @@ class RunFolder:
         if self.staging is not None:
             shutil.rmtree(self.staging, ignore_errors=True)
             self.staging = None
+        if self.created_parent is not None and not os.listdir(self.created_parent):
+            os.rmdir(self.created_parent)

@@ -64,4 +64,5 @@ def graceful():
         yield request
     finally:
         for signum, handler in previous.items():
-            signal.signal(signum, handler)
+            # after a stop request the command is on its way out: a further Ctrl-C must not kill it mid-exit
+            signal.signal(signum, signal.SIG_IGN if request.signum is not None else handler)
