@@ -19,7 +19,7 @@ class RecordWeights(dp.Callback):
         self.weights, self.val_loss = [], []
 
     def on_epoch_end(self, epoch, logs):
-        self.weights.append([p.value.copy() for p in self.trainer.model.parameters()])
+        self.weights.append([p.value.copy() for p in self.run.model.parameters()])
         self.val_loss.append(logs["val_loss"])
 
 
@@ -96,8 +96,8 @@ def test_terminate_on_nan_restores_last_finite_weights_and_names_the_layer(data)
     class InjectNaN(dp.Callback):
         def on_batch_end(self, batch, logs):
             if logs["epoch"] == 2 and batch == 3:
-                finite["weights"] = [p.value.copy() for p in self.trainer.model.parameters()]
-                self.trainer.model.layers[2].W.value[0, 0] = np.nan
+                finite["weights"] = [p.value.copy() for p in self.run.model.parameters()]
+                self.run.model.layers[2].W.value[0, 0] = np.nan
 
     model = dp.mlp([4, 8, 8, 2], seed=0)
     history = fit(model, X, y, [dp.TerminateOnNaN(), InjectNaN()])

@@ -6,36 +6,38 @@
 from . import init
 from .builders import mlp
 from .gradcheck import GradcheckReport, gradcheck
+from .errors import DataError, InputError, ModelFileError
 from .layers import (
-    ELU, GELU, BatchNorm, Dense, Dropout, Identity, Layer, LayerNorm, LeakyReLU, ReLU, Sigmoid, Softmax, Softplus, Tanh,
+    ELU, GELU, Activation, BatchNorm, Dense, Dropout, Identity, Layer, LayerNorm, LeakyReLU, ReLU, Sigmoid, Softmax,
+    Softplus, Tanh, register_layer,
 )
 from .losses import MAE, MSE, BinaryCrossEntropy, CrossEntropy, Huber, Loss
-from .model import DenseTrace, Sequential
+from .model import LayerTrace, Sequential
 from .optim import (
     SGD, Adagrad, Adam, AdamW, CosineAnnealing, ExponentialDecay, LinearWarmup, Optimizer, ReduceLROnPlateau,
     RMSprop, Schedule, StepDecay, clip_grad_norm, clip_grad_value,
 )
 from .training import (
-    BestOf, Callback, EarlyStopping, History, LambdaCallback, StopAtTarget, TerminateOnNaN, evaluate, fit,
-    fit_best_of,
+    BestOf, Callback, Diagnostics, EarlyStopping, History, LambdaCallback, StopAtTarget, TerminateOnNaN,
+    TrainingMonitor, TrainingRun, evaluate, fit, fit_best_of, train_step,
 )
 from .parameter import Parameter
-from .io import Checkpoint, ModelFileError, load, load_checkpoint, save
+from .io import Checkpoint, load, load_checkpoint, save
 from .preprocessing import Preprocessor
-from .diagnostics import Diagnostics, Finding, TrainingMonitor, diagnose
+from .diagnostics import Finding, diagnose
 
 __version__ = "0.1.0"
 
 __all__ = [
     "init", "mlp", "gradcheck", "GradcheckReport",
-    "Layer", "Dense", "Identity", "ReLU", "LeakyReLU", "ELU", "GELU", "Sigmoid", "Tanh", "Softplus", "Softmax",
-    "BatchNorm", "LayerNorm", "Dropout",
+    "Layer", "Activation", "register_layer", "Dense", "Identity", "ReLU", "LeakyReLU", "ELU", "GELU", "Sigmoid",
+    "Tanh", "Softplus", "Softmax", "BatchNorm", "LayerNorm", "Dropout",
     "Loss", "MSE", "MAE", "Huber", "BinaryCrossEntropy", "CrossEntropy",
-    "Sequential", "DenseTrace", "Parameter", "__version__",
+    "Sequential", "LayerTrace", "Parameter", "__version__", "InputError", "DataError",
     "Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "clip_grad_norm", "clip_grad_value",
     "Schedule", "StepDecay", "ExponentialDecay", "CosineAnnealing", "LinearWarmup", "ReduceLROnPlateau",
-    "fit", "evaluate", "fit_best_of", "BestOf", "History", "Callback", "EarlyStopping", "StopAtTarget",
-    "TerminateOnNaN", "LambdaCallback",
+    "fit", "evaluate", "train_step", "fit_best_of", "BestOf", "History", "TrainingRun", "Callback", "EarlyStopping",
+    "StopAtTarget", "TerminateOnNaN", "LambdaCallback",
     "save", "load", "load_checkpoint", "Checkpoint", "ModelFileError", "Preprocessor", "datasets",
     "diagnose", "Finding", "TrainingMonitor", "Diagnostics",
 ]

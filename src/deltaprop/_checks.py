@@ -21,24 +21,28 @@ def resolve_dtype(dtype) -> np.dtype:
     return resolved
 
 
-def as_float_matrix(x, name: str, dtype=None) -> np.ndarray:
-    """Check that ``x`` is a non-empty, finite, numeric 2-D array and return it as ``dtype``.
+def as_float_array(x, name: str, dtype=None, ndim: int | None = 2) -> np.ndarray:
+    """Check that ``x`` is a non-empty, finite, numeric array with ``ndim`` dimensions (batch first;
+    None: at least 2) and return it as ``dtype``.
 
     ``dtype=None`` keeps a floating dtype and turns integers into float64.
     """
     try:
         array = np.asarray(x)
     except Exception as exc:  # ragged nested lists and the like
-        raise TypeError(f"{name} must be a 2-D numeric array, could not convert it: {exc}") from None
+        raise TypeError(f"{name} must be a numeric array, could not convert it: {exc}") from None
     if array.dtype.kind not in "biuf":
         raise TypeError(f"{name} must be numeric, got an array of dtype {array.dtype}")
-    if array.ndim != 2:
+    if ndim == 2 and array.ndim != 2:
         hint = " (use X.reshape(-1, 1) for a single feature)" if array.ndim == 1 else ""
         raise ValueError(
             f"{name} must be 2-D with shape (n_samples, n_features), got {array.ndim}-D "
             f"shape {array.shape}{hint}"
         )
-    if array.shape[0] == 0 or array.shape[1] == 0:
+    if (ndim is not None and array.ndim != ndim) or array.ndim < 2:
+        raise ValueError(f"{name} must be {ndim or 'at least 2'}-D (samples first), got {array.ndim}-D shape "
+                         f"{array.shape}")
+    if 0 in array.shape:
         raise ValueError(f"{name} is empty: shape {array.shape}, need at least one sample and one feature")
     if dtype is None:
         dtype = array.dtype if array.dtype.kind == "f" else np.float64
@@ -53,6 +57,7 @@ def as_float_matrix(x, name: str, dtype=None) -> np.ndarray:
             f"[{', '.join(map(str, bad))}]: {array[bad]:g}; rescale the data or use dtype='float64'"
         )
     return converted
+
 
 
 def check_finite(array: np.ndarray, name: str) -> None:

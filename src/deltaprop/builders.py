@@ -12,10 +12,8 @@ NORMALIZATIONS = {"batchnorm": BatchNorm, "layernorm": LayerNorm}
 
 
 def default_init(activation) -> str:
-    """He for the ReLU family, Glorot for everything else (sigmoid, tanh, softplus, identity)."""
-    name = activation.lower() if isinstance(activation, str) else type(activation).__name__.lower()
-    name = {"leakyrelu": "leaky_relu"}.get(name, name)
-    return "he_uniform" if name in activations.RELU_FAMILY else "glorot_uniform"
+    """The activation's own recommendation: He for the ReLU family, Glorot for the others."""
+    return activations.get(activation).recommended_init
 
 
 def mlp(sizes, activation="relu", *, output_activation=None, init=None, normalization=None, dropout: float = 0.0,
@@ -53,8 +51,7 @@ def mlp(sizes, activation="relu", *, output_activation=None, init=None, normaliz
     sizes = list(sizes)
     if len(sizes) < 2:
         raise ValueError(f"sizes must list at least the input and output sizes, got {sizes!r}")
-    activations.get(activation)  # unknown names fail here, before any layer is built
-    weight_init = init if init is not None else default_init(activation)
+    weight_init = init if init is not None else default_init(activation)  # unknown names fail here
     initializers.get(weight_init)
     if normalization is not None and normalization not in NORMALIZATIONS:
         raise ValueError(f"normalization must be None, 'batchnorm' or 'layernorm', got {normalization!r}")

@@ -36,9 +36,9 @@ def relative_error(analytic: np.ndarray, numeric: np.ndarray) -> float:
 
 
 def _generators(obj) -> list:
-    """Every numpy Generator held by the object's layers (dropout masks), to replay them."""
+    """The Generator of every layer that draws random numbers (dropout masks), to replay them."""
     layers = obj.layers if isinstance(obj, Sequential) else [obj]
-    return [value for layer in layers for value in vars(layer).values() if isinstance(value, np.random.Generator)]
+    return [layer.rng for layer in layers if layer.draws_random]
 
 
 def _numeric_gradient(f, array: np.ndarray, eps: float, indices) -> np.ndarray:

@@ -27,6 +27,8 @@ import math
 
 import numpy as np
 
+from ._registry import Registry
+
 
 def _fans(shape) -> tuple[int, int]:
     if len(shape) == 1:
@@ -137,26 +139,26 @@ class LecunNormal(_VarianceScaling):
     name = "lecun_normal"
 
 
-INITIALIZERS = {
-    cls.name: cls
-    for cls in (Zeros, Constant, Uniform, Normal, GlorotUniform, GlorotNormal, HeUniform, HeNormal, LecunNormal)
-}
+INITIALIZERS = Registry("initializer", Initializer, "an initializer name or a callable(shape, rng, dtype)",
+                        argument="init")
+INITIALIZERS.register(Zeros, Zeros.name)
+INITIALIZERS.register(Constant, Constant.name)
+INITIALIZERS.register(Uniform, Uniform.name)
+INITIALIZERS.register(Normal, Normal.name)
+INITIALIZERS.register(GlorotUniform, GlorotUniform.name)
+INITIALIZERS.register(GlorotNormal, GlorotNormal.name)
+INITIALIZERS.register(HeUniform, HeUniform.name)
+INITIALIZERS.register(HeNormal, HeNormal.name)
+INITIALIZERS.register(LecunNormal, LecunNormal.name)
 
 
 def get(init) -> "Initializer":
-    """Return an initializer from a name (``"he_normal"``), an Initializer, or any callable."""
-    if isinstance(init, str):
-        try:
-            return INITIALIZERS[init]()
-        except KeyError:
-            raise ValueError(
-                f"unknown initializer {init!r}; known initializers: {', '.join(sorted(INITIALIZERS))}"
-            ) from None
+    """Return an initializer from a name (``"he_normal"``), an Initializer, a config dict, or any callable."""
     if isinstance(init, dict):
         return from_config(init)
-    if callable(init):
+    if callable(init) and not isinstance(init, (str, Initializer)):
         return init
-    raise TypeError(f"init must be an initializer name or a callable(shape, rng, dtype), got {init!r}")
+    return INITIALIZERS.get(init)
 
 
 def to_config(init):
@@ -169,7 +171,7 @@ def to_config(init):
 def from_config(config: dict) -> Initializer:
     """Rebuild an initializer from ``{"name": ..., **args}`` (the inverse of ``to_config``)."""
     config = dict(config)
-    cls = INITIALIZERS.get(config.pop("name", None))
-    if cls is None:
-        raise ValueError(f"unknown initializer in config: {config!r}")
-    return cls(**config)
+    name = config.pop("name", None)
+    if not isinstance(name, str):
+        raise ValueError(f"initializer config needs a 'name', got {config!r}")
+    return INITIALIZERS.lookup(name)(**config)

@@ -11,8 +11,9 @@ Layout of a file written by :func:`save`:
   counts and the training step.
 
 Loading never unpickles or evaluates anything: it reads the header with the safetensors
-library, builds only layer types listed in :data:`LAYER_TYPES` from plain JSON arguments, and
-checks every tensor against the architecture. Any problem raises :class:`ModelFileError`.
+library, builds only layer types registered in :data:`deltaprop.layers.LAYERS` (the built-in ones,
+and a user's after ``@dp.register_layer``) from plain JSON arguments, and checks every tensor against
+the architecture. Any problem raises :class:`ModelFileError`.
 """
 from __future__ import annotations
 
@@ -24,9 +25,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import layers as layer_module
 from ._files import default_mode
 from .errors import ModelFileError
+from .layers import LAYERS
 from .optim import OPTIMIZERS
 from .preprocessing import Preprocessor
 
@@ -34,7 +35,6 @@ FORMAT = "deltaprop-model"
 FORMAT_VERSION = 1
 METADATA_KEY = "deltaprop"
 OPTIMIZER_PREFIX = "optimizer/"
-LAYER_TYPES = {name: getattr(layer_module, name) for name in layer_module.__all__ if name != "Layer"}
 DTYPES = {"float32": np.float32, "float64": np.float64}
 
 
@@ -54,8 +54,9 @@ def architecture(model) -> list:
     entries = []
     for index, layer in enumerate(model.layers):
         name = type(layer).__name__
-        if LAYER_TYPES.get(name) is not type(layer):
-            raise TypeError(f"layer {index} ({name}) is not a built-in deltaprop layer and cannot be saved")
+        if name not in LAYERS or LAYERS.lookup(name) is not type(layer):
+            raise TypeError(f"layer {index} ({name}) is not a registered layer type and cannot be saved: register "
+                            "its class with @deltaprop.register_layer")
         entries.append({"type": name, "config": layer.config()})
     return entries
 
@@ -178,28 +179,28 @@ def _read(path: str) -> tuple[dict, dict]:
     if not isinstance(metadata, dict) or METADATA_KEY not in metadata:
         raise ModelFileError(f"{path}: a safetensors file without deltaprop metadata (not a deltaprop model)")
     try:
-        info = json.loads(metadata[METADATA_KEY])
+        header = json.loads(metadata[METADATA_KEY])
     except (TypeError, json.JSONDecodeError) as exc:
         raise ModelFileError(f"{path}: the deltaprop metadata is not valid JSON ({exc})") from None
-    if not isinstance(info, dict) or info.get("format") != FORMAT:
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise ModelFileError(f"{path}: the deltaprop metadata does not describe a model (format {FORMAT!r})")
-    if info.get("format_version") != FORMAT_VERSION:
-        raise ModelFileError(f"{path}: model format version {info.get('format_version')!r} is not supported "
+    if header.get("format_version") != FORMAT_VERSION:
+        raise ModelFileError(f"{path}: model format version {header.get('format_version')!r} is not supported "
                              f"(this deltaprop reads version {FORMAT_VERSION})")
     try:
         tensors = safetensors_load(data)
     except Exception as exc:  # the safetensors library raises its own types for every malformed layout
         raise ModelFileError(f"{path}: invalid safetensors data: {exc}") from None
-    return info, tensors
+    return header, tensors
 
 
-def _build(info: dict, path: str):
+def _build(header: dict, path: str):
     from .model import Sequential
 
-    dtype_name = info.get("dtype")
+    dtype_name = header.get("dtype")
     if not isinstance(dtype_name, str) or dtype_name not in DTYPES:
         raise ModelFileError(f"{path}: dtype {dtype_name!r} is not one of {', '.join(DTYPES)}")
-    entries = info.get("architecture")
+    entries = header.get("architecture")
     if not isinstance(entries, list) or not entries:
         raise ModelFileError(f"{path}: the architecture must be a non-empty list of layers")
     layers = []
@@ -207,10 +208,11 @@ def _build(info: dict, path: str):
         if not isinstance(entry, dict) or not isinstance(entry.get("config", {}), dict):
             raise ModelFileError(f"{path}: layer {index}: expected {{\"type\": ..., \"config\": {{...}}}}")
         layer_type = entry.get("type")
-        cls = LAYER_TYPES.get(layer_type) if isinstance(layer_type, str) else None
-        if cls is None:
-            raise ModelFileError(f"{path}: layer {index}: unknown layer type {layer_type!r} "
-                                 f"(known: {', '.join(LAYER_TYPES)})")
+        try:
+            cls = LAYERS.lookup(layer_type)
+        except ValueError:
+            raise ModelFileError(f"{path}: layer {index}: unknown layer type {layer_type!r} (register it with "
+                                 "@deltaprop.register_layer before loading)") from None
         try:
             layers.append(cls(**entry.get("config", {})))
         except (TypeError, ValueError) as exc:
@@ -219,9 +221,9 @@ def _build(info: dict, path: str):
         model = Sequential(layers, dtype=dtype_name)
     except (TypeError, ValueError) as exc:
         raise ModelFileError(f"{path}: the architecture is inconsistent: {exc}") from None
-    if info.get("preprocessing") is not None:
+    if header.get("preprocessing") is not None:
         try:
-            pre = model.preprocessing = Preprocessor.from_config(info["preprocessing"])
+            pre = model.preprocessing = Preprocessor.from_config(header["preprocessing"])
         except (TypeError, ValueError) as exc:
             raise ModelFileError(f"{path}: bad preprocessing: {exc}") from None
         if model.n_in is not None and pre.n_inputs != model.n_in:
@@ -270,15 +272,15 @@ def _fill(model, tensors: dict, path: str) -> None:
         target[...] = own[name]
 
 
-def _optimizer(info: dict, tensors: dict, model, path: str):
-    spec = info.get("optimizer")
+def _optimizer(header: dict, tensors: dict, model, path: str):
+    spec = header.get("optimizer")
     if spec is None:
         return None
     if not isinstance(spec, dict) or not isinstance(spec.get("hyper"), dict) \
             or not isinstance(spec.get("scalars", {}), dict):
         raise ModelFileError(f"{path}: bad optimizer state: 'optimizer' must be an object with a 'hyper' object")
     try:
-        cls = OPTIMIZERS[str(spec["type"]).lower()]
+        cls = OPTIMIZERS.lookup(str(spec["type"]))
         optimizer = cls(lr=spec["lr"], **spec["hyper"])
         state = {}
         params = {param.name: param for param in model.parameters()}
@@ -304,17 +306,17 @@ def _optimizer(info: dict, tensors: dict, model, path: str):
 def load_checkpoint(path) -> Checkpoint:
     """The model, optimizer (None if the file has none) and training step (0 if none) saved at ``path``."""
     path = os.fspath(path)
-    info, tensors = _read(path)
-    model = _build(info, path)
+    header, tensors = _read(path)
+    model = _build(header, path)
     _fill(model, tensors, path)
-    optimizer = _optimizer(info, tensors, model, path)
-    step = info.get("step", 0)
+    optimizer = _optimizer(header, tensors, model, path)
+    step = header.get("step", 0)
     if not isinstance(step, int) or step < 0:
         raise ModelFileError(f"{path}: step must be a non-negative integer, got {step!r}")
-    info_dict = info.get("info", {})
-    if not isinstance(info_dict, dict):
+    info = header.get("info", {})
+    if not isinstance(info, dict):
         raise ModelFileError(f"{path}: info must be a JSON object")
-    return Checkpoint(model, optimizer, step, info_dict)
+    return Checkpoint(model, optimizer, step, info)
 
 
 def load(path):

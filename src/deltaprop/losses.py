@@ -2,8 +2,9 @@
 
 Values equal PyTorch's with ``reduction="mean"`` (``MSELoss``, ``L1Loss``, ``HuberLoss``,
 ``BCEWithLogitsLoss``, ``CrossEntropyLoss``). The mean is taken here, so layers never divide
-by the batch size. ``forward`` returns a Python float; ``backward`` returns an array with the
-prediction's shape and dtype.
+by the batch size. The two phases stay apart: ``forward`` computes the value (a Python float)
+and keeps what the gradient needs; ``backward`` computes ∂L/∂prediction (an array with the
+prediction's shape and dtype).
 
 Targets are checked (shape, NaN/infinity, label range); a non-finite *prediction* is not an
 input error but a diverging network, so it yields a non-finite loss (which ``TerminateOnNaN``
@@ -14,7 +15,8 @@ from __future__ import annotations
 import numpy as np
 
 from ._checks import check_finite, check_number
-from .layers.activations import stable_sigmoid
+from ._math import stable_sigmoid
+from ._registry import Registry
 
 
 class Loss:
@@ -26,15 +28,19 @@ class Loss:
     task = "regression"
 
     def __init__(self):
-        self._grad = None
+        self.saved = None   # what forward kept for backward (arrays), None before the first forward
 
     def forward(self, pred: np.ndarray, target) -> float:
         raise NotImplementedError
 
     def backward(self) -> np.ndarray:
-        if self._grad is None:
+        """∂L/∂prediction for the last :meth:`forward`."""
+        if self.saved is None:
             raise RuntimeError(f"{type(self).__name__}.backward called before forward")
-        return self._grad
+        return self.gradient(*self.saved)
+
+    def gradient(self, *saved) -> np.ndarray:
+        raise NotImplementedError
 
     __call__ = forward
 
@@ -82,8 +88,11 @@ class MSE(Loss):
     def forward(self, pred, target) -> float:
         pred, target = _regression_pair("MSE", pred, target)
         diff = pred - target
-        self._grad = diff * pred.dtype.type(2.0 / diff.size)
+        self.saved = (diff,)
         return float(np.mean(diff * diff))
+
+    def gradient(self, diff):
+        return diff * diff.dtype.type(2.0 / diff.size)
 
 
 class MAE(Loss):
@@ -92,8 +101,11 @@ class MAE(Loss):
     def forward(self, pred, target) -> float:
         pred, target = _regression_pair("MAE", pred, target)
         diff = pred - target
-        self._grad = np.sign(diff) * pred.dtype.type(1.0 / diff.size)
+        self.saved = (diff,)
         return float(np.mean(np.abs(diff)))
+
+    def gradient(self, diff):
+        return np.sign(diff) * diff.dtype.type(1.0 / diff.size)
 
 
 class Huber(Loss):
@@ -116,8 +128,11 @@ class Huber(Loss):
         abs_r = np.abs(r)
         quadratic = abs_r <= self.delta
         values = np.where(quadratic, 0.5 * r * r, self.delta * (abs_r - 0.5 * self.delta))
-        self._grad = np.clip(r, -self.delta, self.delta) * pred.dtype.type(1.0 / r.size)
+        self.saved = (r,)
         return float(np.mean(values))
+
+    def gradient(self, r):
+        return np.clip(r, -self.delta, self.delta) * r.dtype.type(1.0 / r.size)
 
     def config(self):
         return {"delta": self.delta}
@@ -143,8 +158,11 @@ class BinaryCrossEntropy(Loss):
                 f"[{target.min()}, {target.max()}]"
             )
         values = np.maximum(pred, 0) - pred * target + np.log1p(np.exp(-np.abs(pred)))
-        self._grad = (stable_sigmoid(pred) - target) * pred.dtype.type(1.0 / pred.size)
+        self.saved = (pred, target)
         return float(np.mean(values))
+
+    def gradient(self, pred, target):
+        return (stable_sigmoid(pred) - target) * pred.dtype.type(1.0 / pred.size)
 
 
 class CrossEntropy(Loss):
@@ -226,32 +244,26 @@ class CrossEntropy(Loss):
         exp_shifted = np.exp(shifted)
         sum_exp = exp_shifted.sum(axis=1, keepdims=True)
         log_p = shifted - np.log(sum_exp)
-        p = exp_shifted / sum_exp
-        scale = pred.dtype.type(1.0 / n_samples)
-        self._grad = (p * rows.sum(axis=1, keepdims=True) - rows) * scale
+        self.saved = (exp_shifted, sum_exp, rows)
         return float(-(rows * log_p).sum() / n_samples)
+
+    def gradient(self, exp_shifted, sum_exp, rows):
+        """(p·Σ_c y_c − y)/N with p = softmax(z): (p − y)/N for target rows that sum to 1."""
+        p = exp_shifted / sum_exp
+        return (p * rows.sum(axis=1, keepdims=True) - rows) * p.dtype.type(1.0 / len(rows))
 
     def config(self):
         return {"label_smoothing": self.label_smoothing}
 
 
-LOSSES = {
-    "mse": MSE,
-    "mae": MAE,
-    "huber": Huber,
-    "bce": BinaryCrossEntropy,
-    "binary_cross_entropy": BinaryCrossEntropy,
-    "cross_entropy": CrossEntropy,
-    "ce": CrossEntropy,
-}
+LOSSES = Registry("loss", Loss, "a name or a Loss", plural="losses")
+LOSSES.register(MSE, "mse")
+LOSSES.register(MAE, "mae")
+LOSSES.register(Huber, "huber")
+LOSSES.register(BinaryCrossEntropy, "binary_cross_entropy", "bce")
+LOSSES.register(CrossEntropy, "cross_entropy", "ce")
 
 
 def get(loss) -> Loss:
-    """Return a Loss from a name (``"cross_entropy"``, ``"mse"`` …) or a Loss instance."""
-    if isinstance(loss, Loss):
-        return loss
-    if isinstance(loss, str) and loss.lower() in LOSSES:
-        return LOSSES[loss.lower()]()
-    if isinstance(loss, str):
-        raise ValueError(f"unknown loss {loss!r}; known losses: {', '.join(sorted(LOSSES))}")
-    raise TypeError(f"loss must be a name or a Loss, got {loss!r}")
+    """A Loss from a name (``"cross_entropy"``, ``"mse"`` …) or a Loss instance."""
+    return LOSSES.get(loss)

@@ -5,30 +5,30 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._checks import as_float_matrix, check_positive_int, check_seed, resolve_dtype
-from .layers.base import Layer
-from .layers.dense import Dense
+from ._checks import as_float_array, check_positive_int, check_seed, resolve_dtype
+from .layers.base import Layer, backward_layers, describe_shape, fits, forward_layers
 
 
 @dataclass
-class DenseTrace:
-    """The seed quantities of one Dense layer after a forward and backward pass.
+class LayerTrace:
+    """The seed quantities of one weight layer (Dense, and any layer of kind ``"weights"``) after a
+    forward and backward pass, read from the layers' pass records.
 
     Attributes
     ----------
     layer : int
-        Index of the Dense layer in ``model.layers``.
+        Index of the layer in ``model.layers``.
     A_in : ndarray (N, n_in)
         Its input: the activation A of the layer below (X for the first layer).
     Z : ndarray (N, n_out)
-        Its weighted sum Z = A_in·W + b.
+        Its output, the weighted sum Z = A_in·W + b.
     A : ndarray (N, n_out)
-        The activation f(Z) after the layers that follow it up to the next Dense
+        The activation f(Z) after the layers that follow it up to the next weight layer
         (equal to Z when no activation follows).
     delta : ndarray (N, n_out) or None
         The error term δ = ∂L/∂Z (None before a backward pass).
-    dW, db : ndarray or None
-        ∂L/∂W = A_inᵀ·δ and ∂L/∂b = Σ δ.
+    grads : dict
+        ∂L/∂θ of each of its parameters by name (``{"W": …, "b": …}``); empty before a backward pass.
     """
 
     layer: int
@@ -36,12 +36,24 @@ class DenseTrace:
     Z: np.ndarray
     A: np.ndarray
     delta: np.ndarray | None
-    dW: np.ndarray | None
-    db: np.ndarray | None
+    grads: dict
+
+    @property
+    def dW(self):
+        """∂L/∂W = A_inᵀ·δ (None before a backward pass)."""
+        return self.grads.get("W")
+
+    @property
+    def db(self):
+        """∂L/∂b = Σ δ (None before a backward pass, or without a bias)."""
+        return self.grads.get("b")
 
 
 class Sequential:
     """A network as a list of layers: forward runs them in order, backward in reverse.
+
+    Each layer keeps the record of the last pass (``input``, ``output``, ``grad_output``: see
+    :class:`deltaprop.Layer`), which :meth:`inspect`, the monitor and ``diagnose`` read.
 
     Parameters
     ----------
@@ -55,10 +67,15 @@ class Sequential:
 
     Examples
     --------
-    >>> model = Sequential([Dense(4, 8), Tanh(), Dense(8, 3)], seed=0, dtype="float64")
-    >>> out = model.forward(X, training=True)
-    >>> loss = CrossEntropy(); value = loss.forward(out, y)
+    >>> import numpy as np
+    >>> import deltaprop as dp
+    >>> model = dp.Sequential([dp.Dense(4, 8), dp.Tanh(), dp.Dense(8, 3)], seed=0, dtype="float64")
+    >>> X, y = np.ones((5, 4)), np.array([0, 1, 2, 1, 0])
+    >>> loss = dp.CrossEntropy()
+    >>> value = loss.forward(model.forward(X, training=True), y)
     >>> dX = model.backward(loss.backward())
+    >>> dX.shape, model.layers[0].grad_output.shape      # ∂L/∂X, and δ of the first Dense
+    ((5, 4), (5, 8))
     """
 
     def __init__(self, layers, seed: int | None = None, dtype="float32"):
@@ -71,33 +88,30 @@ class Sequential:
         self.layers = layers
         self.seed = seed = check_seed(seed)
         self.dtype = resolve_dtype(dtype)
-        self._check_widths()
         for index, layer in enumerate(self.layers):
             layer.label = f"layer {index} ({type(layer).__name__})"
+        self.input_shape = next((layer.input_shape for layer in layers if layer.input_shape is not None), None)
+        self.output_shape = self._infer_shapes()
+        for layer in self.layers:
             layer.astype(self.dtype)
         self.reset_parameters(seed)
         self._name_parameters()
         # the first layer with parameters: where fit's backward pass can stop
         self._first_trainable = next((i for i, layer in enumerate(layers) if layer.parameters()), 0)
         self.preprocessing = None  # a Preprocessor when trained from a table (saved with the model)
-        self._input = None
-        self._outputs: list = []
-        self._grads: list = []
 
     # ----------------------------------------------------------------- structure
-    def _check_widths(self) -> None:
-        width = None
-        for index, layer in enumerate(self.layers):
-            n_in = getattr(layer, "n_in", None)
-            if n_in is not None and width is not None and n_in != width:
-                raise ValueError(
-                    f"layer {index} ({type(layer).__name__}) expects {n_in} input features but the layer "
-                    f"before it gives {width}"
-                )
-            if width is None and n_in is not None:
-                width = n_in
-            if width is not None:
-                width = layer.output_features(width)
+    def _infer_shapes(self):
+        """Pass the per-sample shape through every layer, each checking that it fits; the output shape."""
+        shape = self.input_shape
+        if shape is None:
+            return None
+        for layer in self.layers:
+            if not fits(layer.input_shape, shape):
+                raise ValueError(f"{layer.label} expects {describe_shape(layer.input_shape)} but the layer before it "
+                                 f"gives {describe_shape(shape)}")
+            shape = layer.output_shape(shape)
+        return tuple(shape)
 
     def _name_parameters(self) -> None:
         for index, layer in enumerate(self.layers):
@@ -106,20 +120,13 @@ class Sequential:
 
     @property
     def n_in(self) -> int | None:
-        """Number of input features (from the first layer that declares it)."""
-        for layer in self.layers:
-            if getattr(layer, "n_in", None) is not None:
-                return layer.n_in
-        return None
+        """Number of input features, for a model whose input is a vector (else None)."""
+        return self.input_shape[0] if self.input_shape is not None and len(self.input_shape) == 1 else None
 
     @property
     def n_out(self) -> int | None:
-        width = self.n_in
-        if width is None:
-            return None
-        for layer in self.layers:
-            width = layer.output_features(width)
-        return width
+        """Number of outputs, for a model whose output is a vector (else None)."""
+        return self.output_shape[0] if self.output_shape is not None and len(self.output_shape) == 1 else None
 
     def reset_parameters(self, seed: int | None = None) -> None:
         """Re-draw every initial weight from a Generator seeded with ``seed``, then seed the
@@ -152,70 +159,59 @@ class Sequential:
 
     # ------------------------------------------------------------- the algorithm
     def check_input(self, X, name: str = "X") -> np.ndarray:
-        """Validate ``X`` (2-D, non-empty, finite, right width) and convert it to the model dtype."""
-        X = as_float_matrix(X, name, dtype=self.dtype)
-        n_in = self.n_in
-        if n_in is not None and X.shape[1] != n_in:
-            first = next(i for i, layer in enumerate(self.layers) if getattr(layer, "n_in", None) is not None)
-            raise ValueError(
-                f"{name} has {X.shape[1]} features but layer {first} ({type(self.layers[first]).__name__}) "
-                f"expects {n_in}"
-            )
+        """Validate ``X`` (non-empty, finite, the shape the first layer accepts) and convert it to the model dtype."""
+        ndim = None if self.input_shape is None else 1 + len(self.input_shape)
+        X = as_float_array(X, name, dtype=self.dtype, ndim=ndim)
+        if not fits(self.input_shape, X.shape[1:]):
+            first = next(i for i, layer in enumerate(self.layers) if layer.input_shape is not None)
+            label = f"layer {first} ({type(self.layers[first]).__name__})"
+            if len(self.input_shape) == 1:
+                raise ValueError(f"{name} has {X.shape[1]} features but {label} expects {self.input_shape[0]}")
+            raise ValueError(f"{name} has samples of shape {X.shape[1:]} but {label} expects "
+                             f"{describe_shape(self.input_shape)}")
         return X
 
     def forward(self, X, training: bool = False) -> np.ndarray:
         """Forward pass: each layer maps its input A to its output (Z = A·W + b, then A' = f(Z)).
 
-        ``training=True`` selects training behaviour (batch statistics, dropout).
-        The output of every layer is kept for :meth:`inspect`.
+        ``training=True`` selects training behaviour (batch statistics, dropout). Each layer keeps
+        its input and output as its pass record, for :meth:`inspect`.
         """
         return self.forward_unchecked(self.check_input(X), training=training)
 
     def forward_unchecked(self, X: np.ndarray, training: bool = False) -> np.ndarray:
         """:meth:`forward` for an ``X`` already checked and of the model's dtype (the fit loop's path)."""
-        out = self._input = X
-        outputs = self._outputs = []
-        for layer in self.layers:
-            out = layer.forward(out, training=training)
-            outputs.append(out)
-        self._grads = []
-        return out
+        return forward_layers(self.layers, X, training)
 
     def backward(self, grad_out, input_gradient: bool = True):
         """Backward pass: send ∂L/∂output back through the layers in reverse order.
 
-        Each Dense receives its δ = ∂L/∂Z and writes ∂L/∂W, ∂L/∂b into its Parameters.
-        Returns ∂L/∂X. With ``input_gradient=False`` (what ``fit`` uses) the pass stops once
-        every parameter has its gradient: the first Dense computes ∂L/∂W and ∂L/∂b but not
-        δ·Wᵀ, a matrix product nobody needs, and None is returned.
+        Each layer receives ∂L/∂(its output) — a Dense its δ = ∂L/∂Z — keeps it as ``grad_output``
+        and writes ∂L/∂W, ∂L/∂b into its Parameters. Returns ∂L/∂X. With ``input_gradient=False``
+        (what ``fit`` uses) the pass stops once every parameter has its gradient: the first Dense
+        computes ∂L/∂W and ∂L/∂b but not δ·Wᵀ, a matrix product nobody needs, and None is returned.
         """
-        if not self._outputs:
+        last = self.layers[-1].output
+        if last is None:
             raise RuntimeError("backward called before forward")
         grad = np.asarray(grad_out)
-        expected = self._outputs[-1].shape
-        if grad.shape != expected:
-            raise ValueError(f"grad_out must have the output's shape {expected}, got {grad.shape}")
+        if grad.shape != last.shape:
+            raise ValueError(f"grad_out must have the output's shape {last.shape}, got {grad.shape}")
         grad = np.asarray(grad, dtype=self.dtype)
-        grads = [None] * len(self.layers)
-        first = 0 if input_gradient else self._first_trainable
-        for index in range(len(self.layers) - 1, first, -1):
-            grads[index] = grad
-            grad = self.layers[index].backward(grad)
-        grads[first] = grad
         if input_gradient:
-            grad = self.layers[0].backward(grad)
-        else:
-            self.layers[first].backward_parameters(grad)
-            grad = None
-        self._grads = grads
-        return grad
+            return backward_layers(self.layers, grad)
+        first = self._first_trainable
+        grad = backward_layers(self.layers, grad, stop=first + 1)
+        self.layers[first].grad_output = grad
+        self.layers[first].backward_parameters(grad)
+        return None
 
     def penalty(self) -> float:
         """Sum of the layers' weight penalties (L1/L2), part of the reported loss."""
         return sum(layer.penalty() for layer in self.layers)
 
     def add_penalty_gradients(self) -> None:
-        """Add each layer's ∂penalty/∂θ to its gradients (fit calls this after backward)."""
+        """Add each layer's ∂penalty/∂θ to its gradients (after backward)."""
         for layer in self.layers:
             layer.add_penalty_gradients()
 
@@ -226,15 +222,17 @@ class Sequential:
         layer down (each layer's incoming gradient and its parameter gradients). Returns
         ``(layer index, description)`` — index −1 for the loss — or None when all is finite.
         """
-        for index, output in enumerate(self._outputs):
-            if not np.isfinite(output).all():
-                return index, f"the output of {self.layers[index].label}"
+        for index, layer in enumerate(self.layers):
+            if layer.output is not None and not np.isfinite(layer.output).all():
+                return index, f"the output of {layer.label}"
         if not np.isfinite(loss_value):
             return -1, "the loss"
-        for index in range(len(self._grads) - 1, -1, -1):
-            arrays = [self._grads[index]] + [p.grad for p in self.layers[index].parameters()]
-            if not all(np.isfinite(a).all() for a in arrays if a is not None):  # None: not computed
-                return index, f"the gradient of {self.layers[index].label}"
+        for index in range(len(self.layers) - 1, -1, -1):
+            layer = self.layers[index]
+            if layer.grad_output is None:   # not computed: below the first layer with parameters
+                continue
+            if not all(np.isfinite(a).all() for a in [layer.grad_output] + [p.grad for p in layer.parameters()]):
+                return index, f"the gradient of {layer.label}"
         return None
 
     def needs_batch_statistics(self) -> bool:
@@ -242,61 +240,16 @@ class Sequential:
         return any(layer.min_training_batch > 1 for layer in self.layers)
 
     def seed_generators(self, rng: np.random.Generator) -> None:
-        """Give every layer that draws random numbers (Dropout) its own Generator spawned from ``rng``."""
+        """Give every layer that draws random numbers (Dropout) its own Generator ``rng`` spawned from ``rng``."""
         for layer in self.layers:
-            if hasattr(layer, "rng"):
+            if layer.draws_random:
                 layer.rng = rng.spawn(1)[0]
 
-    def fit(self, X, y, **options):
-        """Train by mini-batch backpropagation: forward pass, loss, backward pass, update.
-
-        Parameters
-        ----------
-        X : array (n_samples, n_features)
-        y : array
-            Integer labels or one-hot rows for CrossEntropy; targets for the others.
-        loss : Loss or str
-        optimizer : Optimizer or str
-        epochs : int
-        batch_size : int, default 32
-            The last partial batch is used, not dropped.
-        shuffle : bool, default True
-        validation_split : float in [0, 1), default 0
-            Fraction of rows held out at random (with the fit seed) for validation.
-        validation_data : (X_val, y_val), optional
-        metrics : list of str or Metric, optional
-            "accuracy", "mse", "mae", "r2"; logged for training and validation.
-        callbacks : list of Callback
-        schedule : Schedule, optional
-            Learning rate per epoch from the optimizer's initial lr.
-        clip_norm, clip_value : float, optional
-            Gradient clipping by global norm / by value before each update.
-        seed : int, optional
-            With the model seed, seeds shuffling, the validation split and dropout masks.
-        verbose : int, default 1
-            0 silent; 1 a progress bar on a terminal, one line per epoch otherwise.
-        monitor : bool, int or TrainingMonitor, optional
-            Record per-layer gradient-flow measurements every 10 (or N) steps into
-            ``history.diagnostics`` (see :class:`deltaprop.TrainingMonitor`).
-
-        Returns
-        -------
-        History
-            Per-epoch ``loss``, ``val_loss``, metrics, ``lr`` and ``seconds``; ``diagnostics``
-            when monitored.
-        """
-        from .training.trainer import fit
-
-        return fit(self, X, y, **options)
-
-    def evaluate(self, X, y, *, loss, metrics=None, batch_size: int = 1024) -> dict:
-        """Loss (with weight penalties) and metrics in eval mode: ``{"loss": …, "accuracy": …}``."""
-        from .training.trainer import evaluate
-
-        return evaluate(self, X, y, loss=loss, metrics=metrics, batch_size=batch_size)
-
     def predict(self, X, batch_size: int = 1024) -> np.ndarray:
-        """Inference (eval mode) in batches of ``batch_size`` rows; returns the network's output."""
+        """Inference (eval mode) in batches of ``batch_size`` rows; returns the network's output.
+
+        The layers' pass records are left as the last training pass wrote them.
+        """
         batch_size = check_positive_int(batch_size, "batch_size")
         X = self.check_input(X)
         outputs = []
@@ -309,42 +262,36 @@ class Sequential:
 
     # -------------------------------------------------------------- glass box
     def inspect(self) -> list:
-        """Seed quantities of every Dense layer from the last forward/backward pass.
+        """Seed quantities of every weight layer (Dense …) from the last forward/backward pass.
 
         Returns
         -------
-        list of DenseTrace
-            One per Dense layer, with A_in, Z, A, δ, ∂L/∂W and ∂L/∂b.
+        list of LayerTrace
+            One per layer of kind ``"weights"``, with A_in, Z, A, δ and ∂L/∂θ (``dW``, ``db``).
         """
-        if not self._outputs:
+        if self.layers[-1].output is None:
             raise RuntimeError("inspect() needs a forward pass first")
-        dense_indices = [i for i, layer in enumerate(self.layers) if isinstance(layer, Dense)]
+        weights = [index for index, layer in enumerate(self.layers) if layer.kind == "weights"]
         traces = []
-        for position, index in enumerate(dense_indices):
+        for position, index in enumerate(weights):
             layer = self.layers[index]
-            last = (dense_indices[position + 1] if position + 1 < len(dense_indices) else len(self.layers)) - 1
-            has_grads = bool(self._grads)
-            traces.append(DenseTrace(
-                layer=index,
-                A_in=self._input if index == 0 else self._outputs[index - 1],
-                Z=self._outputs[index],
-                A=self._outputs[last],
-                delta=self._grads[index] if has_grads else None,
-                dW=layer.W.grad if has_grads else None,
-                db=(layer.b.grad if layer.b is not None else None) if has_grads else None,
-            ))
+            last = (weights[position + 1] if position + 1 < len(weights) else len(self.layers)) - 1
+            grads = {p.name.split(".")[-1]: p.grad for p in layer.parameters()} if layer.grad_output is not None else {}
+            traces.append(LayerTrace(layer=index, A_in=layer.input, Z=layer.output, A=self.layers[last].output,
+                                     delta=layer.grad_output, grads=grads))
         return traces
 
     def summary(self) -> str:
         """A table of layers with output shape and parameter count, and the total."""
         rows = [("#", "layer", "output shape", "params")]
-        width = self.n_in
+        shape = self.input_shape
         total = 0
         for index, layer in enumerate(self.layers):
-            width = layer.output_features(width) if width is not None else None
+            shape = layer.output_shape(shape) if shape is not None else None
             count = sum(p.size for p in layer.parameters())
             total += count
-            rows.append((str(index), layer.describe(), f"(None, {width})", f"{count:,}"))
+            shown = "(None, ?)" if shape is None else f"(None, {', '.join(map(str, shape))})"
+            rows.append((str(index), layer.describe(), shown, f"{count:,}"))
         widths = [max(len(row[c]) for row in rows) for c in range(4)]
         line = "  ".join("-" * w for w in widths)
         text = [

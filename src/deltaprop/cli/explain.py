@@ -6,6 +6,7 @@ import math
 import numpy as np
 
 from ..errors import InputError
+from ..training.step import train_step
 
 # the 2-2-1 sigmoid network of the README's worked example (and of many textbooks)
 CLASSIC = {"x": [[0.05, 0.10]], "y": [[0.01]], "W1": [[0.15, 0.25], [0.20, 0.30]], "b1": [0.35, 0.35],
@@ -70,10 +71,8 @@ def run(args) -> int:
     print(f"         W2 = {fmt(output.W.value)}   b2 = {fmt(output.b.value)}")
     print("")
     loss = dp.MSE()
-    out = model.forward(x, training=True)
-    value = loss.forward(out, y)
+    value = train_step(model, loss, model.check_input(x), y, input_gradient=True)
     grad_out = loss.backward()
-    model.backward(grad_out)
     first, second = model.inspect()
     print("1. Forward pass")
     print(f"   Z1 = x·W1 + b1            = {fmt(first.Z)}")

@@ -50,7 +50,7 @@ class StopOnSignal(Callback):
         self.request = request
 
     def on_batch_end(self, batch, logs):
-        if self.request.signum is not None and not self.trainer.stop:
+        if self.request.signum is not None and not self.run.stop:
             name = "Ctrl-C" if self.request.signum == signal.SIGINT else "SIGTERM"
             self.stop("interrupted", f"training stopped by {name} during epoch {logs['epoch'] + 1}")
 

@@ -50,7 +50,8 @@ def _option(name: str) -> str:
 
 def check_settings(settings: dict) -> None:
     """Every value that argparse cannot check by itself, each error naming its option — before any data."""
-    from ..layers.activations import ACTIVATIONS
+    from ..layers import LAYERS
+    from ..layers.activations import is_activation
     from ..optim import OPTIMIZERS
 
     def number(name, ok, expected, integer=False):
@@ -72,7 +73,8 @@ def check_settings(settings: dict) -> None:
     number("clip_norm", lambda v: v > 0, "a positive number")
     number("seed", lambda v: v >= 0, "0 or more", integer=True)
     parse_layers(settings["layers"])
-    if settings["activation"] not in ACTIVATIONS or settings["activation"] == "softmax":
+    activation = settings["activation"]
+    if activation not in LAYERS or not is_activation(LAYERS.lookup(activation)) or activation == "softmax":
         raise InputError(f"--activation {settings['activation']!r} is unknown; use one of relu, leaky_relu, elu, "
                          "gelu, sigmoid, tanh, softplus, identity")
     if settings["optimizer"] not in OPTIMIZERS:

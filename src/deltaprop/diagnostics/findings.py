@@ -2,16 +2,20 @@
 
 Thresholds (module constants, documented in the README):
 
-* ``vanishing`` — a Dense layer whose δ (RMS of ∂L/∂Z) is below VANISHING_RATIO = 1e-2 times the
-  output layer's: its weights barely move while the top layers learn.
-* ``exploding`` — a Dense layer whose δ is above EXPLODING_RATIO = 1e2 times the output layer's,
-  or whose ‖∂L/∂W‖ exceeds EXPLODING_GRADIENT = 1e4.
+* ``vanishing`` — a weight layer (Dense, or any layer of kind "weights") whose δ (RMS of ∂L/∂Z) is
+  below VANISHING_RATIO = 1e-2 times the last weight layer's: its weights barely move while the top
+  layers learn.
+* ``exploding`` — a weight layer whose δ is above EXPLODING_RATIO = 1e2 times the last one's, or
+  whose ‖∂L/∂W‖ exceeds EXPLODING_GRADIENT = 1e4.
   (Healthy networks stay well inside: a 10-layer He-initialized ReLU MLP has ratios ≈ 0.45, a
   6-layer one with BatchNorm 0.75–1.1.)
 * ``dead_units`` — more than DEAD_FRACTION = 50% of a ReLU-family layer's units have z ≤ 0 on
   every sample.
-* ``saturation`` — on average more than SATURATED_FRACTION = 50% of a sigmoid/tanh layer's units
-  have f'(z) < 1e-3 on a sample.
+* ``saturation`` — on average more than SATURATED_FRACTION = 50% of a squashing layer's (sigmoid,
+  tanh) units have f'(z) < 1e-3 on a sample.
+
+Every layer says what it is (``kind``, ``family``) and keeps the record of its last pass; nothing here
+knows a layer type by name, so a user's own layers are judged like the built-in ones.
 * ``nonfinite`` — NaN or infinity in a layer's output, the loss, or a gradient.
 """
 from __future__ import annotations
@@ -21,9 +25,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..layers import BatchNorm, LayerNorm
 from ..losses import get as get_loss
-from . import measures
+from ..training import measures
+from ..training.step import train_step
 
 VANISHING_RATIO = 1e-2
 EXPLODING_RATIO = 1e2
@@ -49,34 +53,38 @@ class Finding:
 
 
 def _init_scale(layer) -> tuple[float, str]:
-    """std(W)·√n_in against He's √2 (ReLU family) or Glorot's √(2·n_in/(n_in+n_out))."""
-    std = float(np.std(layer.W.value)) * math.sqrt(layer.n_in)
-    return std, f"std(W)·√n_in = {std:.3g}"
+    """std(W)·√fan_in against He's √2 (ReLU family) or Glorot's ≈ 1."""
+    weights = layer.parameters()[0].value
+    # a Dense W is (n_in, n_out); a convolution's (out_channels, in_channels, *kernel)
+    fan_in = weights.shape[0] if weights.ndim == 2 else weights[0].size
+    std = float(np.std(weights)) * math.sqrt(fan_in)
+    return std, f"std(W)·√fan_in = {std:.3g}"
 
 
 def _following_activation(model, index: int):
-    """The first activation after Dense ``index``, skipping normalization and dropout."""
+    """The first ReLU-family or squashing activation after weight layer ``index``, before the next weight layer."""
     for layer in model.layers[index + 1:]:
-        if isinstance(layer, measures.RELU_FAMILY + measures.SQUASHING):
+        if layer.family is not None:
             return layer
-        if hasattr(layer, "W"):
+        if layer.kind == "weights":
             return None
     return None
 
 
 def _has_normalization(model) -> bool:
-    return any(isinstance(layer, (BatchNorm, LayerNorm)) for layer in model.layers)
+    return any(layer.kind == "normalization" for layer in model.layers)
 
 
 def _vanishing_advice(model, index: int) -> str:
     activation = _following_activation(model, index)
     scale, described = _init_scale(model.layers[index])
     tips = []
-    if isinstance(activation, measures.SQUASHING):
+    family = getattr(activation, "family", None)
+    if family == "squashing":
         tips.append(f"{type(activation).__name__}'s derivative is at most "
                     f"{'1/4' if type(activation).__name__ == 'Sigmoid' else '1'} and shrinks δ at every layer: "
                     "use ReLU with He init (dp.mlp(..., activation='relu'))")
-    recommended = math.sqrt(2) if isinstance(activation, measures.RELU_FAMILY) else 1.0
+    recommended = math.sqrt(2) if family == "relu" else 1.0
     if scale < recommended / 3:
         tips.append(f"the weights are initialized too small ({described}, He/Glorot give ≈ {recommended:.2g}): "
                     "use init='he_normal' for ReLU or 'glorot_uniform' for sigmoid/tanh")
@@ -88,7 +96,7 @@ def _vanishing_advice(model, index: int) -> str:
 def _exploding_advice(model, index: int) -> str:
     scale, described = _init_scale(model.layers[index])
     activation = _following_activation(model, index)
-    recommended = math.sqrt(2) if isinstance(activation, measures.RELU_FAMILY) else 1.0
+    recommended = math.sqrt(2) if getattr(activation, "family", None) == "relu" else 1.0
     tips = []
     if scale > recommended * 1.5:
         tips.append(f"the weights are initialized too large ({described}, He/Glorot give ≈ {recommended:.2g}): "
@@ -101,10 +109,11 @@ def _exploding_advice(model, index: int) -> str:
 
 
 def _dead_advice(model, index: int) -> str:
-    dense = next((i for i in range(index - 1, -1, -1) if hasattr(model.layers[i], "W")), None)
+    dense = next((i for i in range(index - 1, -1, -1) if model.layers[i].kind == "weights"), None)
     tips = []
-    if dense is not None and getattr(model.layers[dense], "b", None) is not None:
-        bias = float(np.mean(model.layers[dense].b.value))
+    parameters = model.layers[dense].parameters() if dense is not None else []
+    if len(parameters) > 1:      # a bias after the weights
+        bias = float(np.mean(parameters[1].value))
         if bias < -1:
             tips.append(f"the bias of layer {dense} is very negative (mean {bias:.3g}): reset it "
                         f"(model.layers[{dense}].b.value[...] = 0)")
@@ -123,13 +132,9 @@ def _saturation_advice(model, index: int) -> str:
 
 
 def _snapshot(model) -> list:
-    """Layer state (running statistics) and Dropout generator states, to put back after the passes."""
-    saved = []
-    for layer in model.layers:
-        rng = getattr(layer, "rng", None)
-        saved.append(({key: value.copy() for key, value in layer.state().items()},
-                      rng.bit_generator.state if rng is not None else None))
-    return saved
+    """Layer state (running statistics) and the states of the layers' Generators, to put back after the passes."""
+    return [({key: value.copy() for key, value in layer.state().items()},
+             layer.rng.bit_generator.state if layer.draws_random else None) for layer in model.layers]
 
 
 def _restore(model, saved) -> None:
@@ -152,14 +157,11 @@ def diagnose(model, X, y, loss, *, n_batches: int = 4, batch_size: int = 256, se
     if len(y) != len(X):
         raise ValueError(f"X has {len(X)} samples but y has {len(y)}")
     rng = np.random.default_rng(seed)
-    dense = measures.dense_indices(model)
-    activations = measures.activation_indices(model)
-    delta = {i: [] for i in dense}
-    grad = {i: [] for i in dense}
-    dead = {i: [] for i in activations}
-    saturated = {i: [] for i in activations}
+    weighted = [index for index, layer in enumerate(model.layers) if layer.kind == "weights"]
+    delta = {i: [] for i in weighted}
+    grad = {i: [] for i in weighted}
+    units = {i: {} for i in range(len(model.layers))}
     saved = _snapshot(model)
-    findings = []
     # non-finite values are findings here, not warnings
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         try:
@@ -167,44 +169,39 @@ def diagnose(model, X, y, loss, *, n_batches: int = 4, batch_size: int = 256, se
                 rows = rng.choice(len(X), size=min(batch_size, len(X)), replace=False)
                 if len(rows) < 2 and model.needs_batch_statistics():
                     raise ValueError("diagnose needs at least 2 samples for a model with BatchNorm")
-                output = model.forward_unchecked(X[rows], training=True)
-                value = loss.forward(output, y[rows])
-                model.backward(loss.backward())
+                value = train_step(model, loss, X[rows], y[rows], input_gradient=True)
                 problem = model.first_non_finite(value)
                 if problem is not None:
                     index, what = problem
                     name = model.layers[index].label if index >= 0 else "the loss"
-                    findings.append(Finding("nonfinite", index, name, float("nan"),
-                                            f"non-finite values first appear in {what}: lower the learning rate, "
-                                            "clip gradients, check the inputs for NaN/inf"))
-                    return findings
-                for i in dense:
-                    delta[i].append(measures.rms(model._grads[i]))
-                    grad[i].append(measures.norm(model.layers[i].W.grad))
-                for i in activations:
-                    layer = model.layers[i]
-                    if isinstance(layer, measures.RELU_FAMILY):
-                        dead[i].append(measures.dead_fraction(measures.layer_input(model, i)))
-                    else:
-                        saturated[i].append(measures.saturated_fraction(layer, model._outputs[i]))
+                    return [Finding("nonfinite", index, name, float("nan"),
+                                    f"non-finite values first appear in {what}: lower the learning rate, "
+                                    "clip gradients, check the inputs for NaN/inf")]
+                for i in weighted:
+                    delta[i].append(measures.rms(model.layers[i].grad_output))
+                    grad[i].append(measures.norm(model.layers[i].parameters()[0].grad))
+                for i, layer in enumerate(model.layers):
+                    for name, value in measures.unit_measures(layer).items():
+                        units[i].setdefault(name, []).append(value)
         finally:
             _restore(model, saved)
 
-    if dense:
-        reference = float(np.mean(delta[dense[-1]]))
-        for i in dense[:-1]:
+    findings = []
+    if weighted:
+        reference = float(np.mean(delta[weighted[-1]]))
+        for i in weighted[:-1]:
             ratio = float(np.mean(delta[i])) / reference if reference > 0 else float("inf")
             name = model.layers[i].label
             if reference > 0 and ratio < VANISHING_RATIO:
                 findings.append(Finding("vanishing", i, name, ratio, _vanishing_advice(model, i)))
             elif ratio > EXPLODING_RATIO or float(np.mean(grad[i])) > EXPLODING_GRADIENT:
                 findings.append(Finding("exploding", i, name, ratio, _exploding_advice(model, i)))
-    for i in activations:
+    for i, measured in units.items():
         name = model.layers[i].label
-        if dead[i] and np.mean(dead[i]) > DEAD_FRACTION:
-            findings.append(Finding("dead_units", i, name, float(np.mean(dead[i])), _dead_advice(model, i)))
-        if saturated[i] and np.mean(saturated[i]) > SATURATED_FRACTION:
-            findings.append(Finding("saturation", i, name, float(np.mean(saturated[i])),
+        if measured.get("dead") and np.mean(measured["dead"]) > DEAD_FRACTION:
+            findings.append(Finding("dead_units", i, name, float(np.mean(measured["dead"])), _dead_advice(model, i)))
+        if measured.get("saturated") and np.mean(measured["saturated"]) > SATURATED_FRACTION:
+            findings.append(Finding("saturation", i, name, float(np.mean(measured["saturated"])),
                                     _saturation_advice(model, i)))
     return sorted(findings, key=lambda finding: (finding.layer, finding.kind))
 

@@ -12,8 +12,14 @@ import html
 import io
 import json
 import os
+import sys
 
 import numpy as np
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
 
 from .._files import atomic_path
 from ..errors import InputError
@@ -49,7 +55,7 @@ def _layer_label(key: str, names: dict) -> str:
 
 
 def gradient_heatmap(diagnostics: dict, names: dict):
-    """Layers (rows, input at the top) × recorded steps (columns), colour = log10 ‖∂L/∂W‖."""
+    """Layers with parameters (rows, input at the top) × recorded steps (columns), colour = log10 ‖∂L/∂W‖."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -65,7 +71,7 @@ def gradient_heatmap(diagnostics: dict, names: dict):
                         extent=(steps[0] - 0.5, steps[-1] + 0.5, len(layers) - 0.5, -0.5))
     axis.set_yticks(range(len(layers)), [_layer_label(layer, names) for layer in layers])
     axis.set_xlabel("training step")
-    axis.set_title("Gradient norm ‖∂L/∂W‖ per Dense layer (log10)")
+    axis.set_title("Gradient norm ‖∂L/∂W‖ per layer with weights (log10)")
     figure.colorbar(image, ax=axis, label="log10 ‖∂L/∂W‖")
     figure.tight_layout()
     return figure
@@ -141,11 +147,10 @@ def write_report(run_dir: str, name: str | None = None) -> str:
     if not history.get("loss"):
         raise InputError(f"{history_path}: no epochs recorded")
     config = {}
-    info_path = os.path.join(run_dir, "config.toml")
-    if os.path.isfile(info_path):
-        from ..cli.config import read_toml
-
-        config = read_toml(info_path)
+    config_path = os.path.join(run_dir, "config.toml")
+    if os.path.isfile(config_path):   # the run's settings, shown as they were saved
+        with open(config_path, "rb") as handle:
+            config = tomllib.load(handle).get("train", {})
     names = {}
     findings = {}
     findings_path = os.path.join(run_dir, "findings.json")
@@ -169,7 +174,7 @@ def write_report(run_dir: str, name: str | None = None) -> str:
     if os.path.isfile(diagnostics_path):
         diagnostics = _read_columns(diagnostics_path)
         sections += ["<h2>Gradient flow</h2>",
-                     "<p>Each row is a Dense layer (input at the top), each column a recorded training step. "
+                     "<p>Each row is a layer with weights (input at the top), each column a recorded training step. "
                      "A colour band much darker at the top than at the bottom is a vanishing gradient; much "
                      "brighter, an exploding one.</p>",
                      f"<img alt='gradient norm heatmap' src='data:image/png;base64,"

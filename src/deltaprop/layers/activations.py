@@ -1,7 +1,8 @@
 """Activation functions as layers: A = f(Z), and in backward ∂L/∂Z = ∂L/∂A ⊙ f'(Z).
 
-Each layer keeps the one array its derivative needs: ReLU-family layers their input,
-Sigmoid/Tanh/Softmax their output.
+Each activation writes f and f' side by side: ``forward`` computes f(z) and keeps the one array
+f' needs (ReLU-family layers their input, Sigmoid/Tanh their output); ``derivative`` computes
+f'(z) from it; ``backward`` is ∂L/∂A ⊙ f'(Z).
 """
 from __future__ import annotations
 
@@ -10,23 +11,41 @@ import math
 import numpy as np
 
 from .._checks import check_number
-from .base import Layer
+from .._math import stable_sigmoid
+from .base import LAYERS, Layer, register_layer
 
 
-def stable_sigmoid(x: np.ndarray) -> np.ndarray:
-    """σ(x) = 1 / (1 + e^(−x)), computed from e^(−|x|) so that it never overflows."""
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(x.dtype, copy=False)
+class Activation(Layer):
+    """An elementwise activation: ``backward(g) = g ⊙ derivative()``."""
 
+    kind = "activation"
 
-class _Activation(Layer):
     def _need(self, stored):
         if stored is None:
             raise RuntimeError(f"{self.label}: backward called before forward")
         return stored
 
+    def backward(self, grad_y):
+        return grad_y * self.derivative()
 
-class Identity(_Activation):
+
+class ReLUFamily(Activation):
+    """Activations that are (nearly) zero for z < 0: a unit whose z ≤ 0 for every sample is dead.
+    He initialization keeps their forward variance steady."""
+
+    family = "relu"
+    recommended_init = "he_uniform"
+
+
+class Squashing(Activation):
+    """Activations that flatten out for large |z| (sigmoid, tanh): units saturate and f'(z) → 0.
+    Glorot initialization keeps their variance steady."""
+
+    family = "squashing"
+
+
+@register_layer(aliases=("linear",))
+class Identity(Activation):
     """f(z) = z, f'(z) = 1. Shape: any → same."""
 
     def forward(self, x, training=False):
@@ -36,7 +55,8 @@ class Identity(_Activation):
         return grad_y
 
 
-class ReLU(_Activation):
+@register_layer
+class ReLU(ReLUFamily):
     """f(z) = max(z, 0), f'(z) = 1 if z > 0 else 0 (0 at the kink, as PyTorch). Shape: any → same."""
 
     def __init__(self):
@@ -47,11 +67,12 @@ class ReLU(_Activation):
         self.Z = x
         return np.maximum(x, 0)
 
-    def backward(self, grad_y):
-        return grad_y * (self._need(self.Z) > 0)
+    def derivative(self):
+        return self._need(self.Z) > 0
 
 
-class LeakyReLU(_Activation):
+@register_layer
+class LeakyReLU(ReLUFamily):
     """f(z) = z if z > 0 else α·z; f'(z) = 1 or α. Shape: any → same.
 
     Parameters
@@ -69,15 +90,16 @@ class LeakyReLU(_Activation):
         self.Z = x
         return np.where(x > 0, x, x * x.dtype.type(self.alpha))
 
-    def backward(self, grad_y):
-        slope = np.where(self._need(self.Z) > 0, 1, self.alpha).astype(grad_y.dtype, copy=False)
-        return grad_y * slope
+    def derivative(self):
+        z = self._need(self.Z)
+        return np.where(z > 0, 1, self.alpha).astype(z.dtype, copy=False)
 
     def config(self):
         return {"alpha": self.alpha}
 
 
-class ELU(_Activation):
+@register_layer
+class ELU(ReLUFamily):
     """f(z) = z if z > 0 else α·(e^z − 1); f'(z) = 1 or f(z) + α. Shape: any → same."""
 
     def __init__(self, alpha: float = 1.0):
@@ -92,15 +114,16 @@ class ELU(_Activation):
         self.A = np.where(x > 0, x, x.dtype.type(self.alpha) * np.expm1(np.minimum(x, 0)))
         return self.A
 
-    def backward(self, grad_y):
-        slope = np.where(self._need(self.Z) > 0, 1, self.A + self.alpha).astype(grad_y.dtype, copy=False)
-        return grad_y * slope
+    def derivative(self):
+        z = self._need(self.Z)
+        return np.where(z > 0, 1, self.A + self.alpha).astype(z.dtype, copy=False)
 
     def config(self):
         return {"alpha": self.alpha}
 
 
-class GELU(_Activation):
+@register_layer
+class GELU(ReLUFamily):
     """Gaussian error linear unit, **tanh approximation** (as ``torch.nn.GELU(approximate="tanh")``).
 
     f(z) = ½·z·(1 + tanh(u)),  u = √(2/π)·(z + 0.044715·z³)
@@ -126,15 +149,15 @@ class GELU(_Activation):
         self.T = np.tanh(c * (z + k * z * z * z))
         return 0.5 * x * (1 + self.T)
 
-    def backward(self, grad_y):
+    def derivative(self):
         z, t = self._need(self.Z), self.T
         c, k = z.dtype.type(self._C), z.dtype.type(self._K)
-        z_clipped = np.clip(z, -1e6, 1e6)
-        slope = 0.5 * (1 + t) + 0.5 * z_clipped * (1 - t * t) * c * (1 + 3 * k * z_clipped * z_clipped)
-        return grad_y * slope
+        z = np.clip(z, -1e6, 1e6)
+        return 0.5 * (1 + t) + 0.5 * z * (1 - t * t) * c * (1 + 3 * k * z * z)
 
 
-class Sigmoid(_Activation):
+@register_layer
+class Sigmoid(Squashing):
     """f(z) = 1 / (1 + e^(−z)); f'(z) = f(z)·(1 − f(z)). Stable for any z. Shape: any → same."""
 
     def __init__(self):
@@ -145,12 +168,13 @@ class Sigmoid(_Activation):
         self.A = stable_sigmoid(x)
         return self.A
 
-    def backward(self, grad_y):
+    def derivative(self):
         a = self._need(self.A)
-        return grad_y * a * (1 - a)
+        return a * (1 - a)
 
 
-class Tanh(_Activation):
+@register_layer
+class Tanh(Squashing):
     """f(z) = tanh z; f'(z) = 1 − tanh² z. Shape: any → same."""
 
     def __init__(self):
@@ -161,12 +185,13 @@ class Tanh(_Activation):
         self.A = np.tanh(x)
         return self.A
 
-    def backward(self, grad_y):
+    def derivative(self):
         a = self._need(self.A)
-        return grad_y * (1 - a * a)
+        return 1 - a * a
 
 
-class Softplus(_Activation):
+@register_layer
+class Softplus(Activation):
     """f(z) = ln(1 + e^z), computed as max(z, 0) + ln(1 + e^(−|z|)); f'(z) = σ(z). Shape: any → same."""
 
     def __init__(self):
@@ -177,16 +202,17 @@ class Softplus(_Activation):
         self.Z = x
         return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
 
-    def backward(self, grad_y):
-        return grad_y * stable_sigmoid(self._need(self.Z))
+    def derivative(self):
+        return stable_sigmoid(self._need(self.Z))
 
 
-class Softmax(_Activation):
+@register_layer
+class Softmax(Activation):
     """Row-wise softmax: a_ij = e^(z_ij) / Σ_k e^(z_ik) (computed after subtracting the row max).
 
-    Backward is the exact Jacobian-vector product ∂L/∂z = a ⊙ (g − Σ_k g_k·a_k) for each row.
-    For classification prefer raw logits with :class:`deltaprop.CrossEntropy`, which fuses
-    the softmax and its gradient.
+    Not elementwise: backward is the exact Jacobian-vector product ∂L/∂z = a ⊙ (g − Σ_k g_k·a_k)
+    for each row. For classification prefer raw logits with :class:`deltaprop.CrossEntropy`, which
+    fuses the softmax and its gradient.
 
     Shape: ``(N, C)`` → ``(N, C)``.
     """
@@ -206,32 +232,16 @@ class Softmax(_Activation):
         return a * (grad_y - (grad_y * a).sum(axis=1, keepdims=True))
 
 
-ACTIVATIONS = {
-    "identity": Identity,
-    "linear": Identity,
-    "relu": ReLU,
-    "leaky_relu": LeakyReLU,
-    "elu": ELU,
-    "gelu": GELU,
-    "sigmoid": Sigmoid,
-    "tanh": Tanh,
-    "softplus": Softplus,
-    "softmax": Softmax,
-}
-
-#: Activations for which He initialization keeps the forward variance steady.
-RELU_FAMILY = {"relu", "leaky_relu", "elu", "gelu"}
+def is_activation(cls) -> bool:
+    return cls.kind == "activation"
 
 
 def get(activation) -> Layer:
-    """Return an activation layer from a name (``"relu"``) or a Layer instance."""
+    """An activation layer from a registered name (``"relu"``, ``"tanh"``, a user's ``"swish"``) or a Layer."""
     if isinstance(activation, Layer):
         return activation
-    if isinstance(activation, str):
-        key = activation.lower()
-        if key in ACTIVATIONS:
-            return ACTIVATIONS[key]()
-        raise ValueError(
-            f"unknown activation {activation!r}; known activations: {', '.join(sorted(ACTIVATIONS))}"
-        )
-    raise TypeError(f"activation must be a name or a Layer, got {activation!r}")
+    if not isinstance(activation, str):
+        raise TypeError(f"activation must be a name or a Layer, got {activation!r}")
+    if activation in LAYERS and is_activation(LAYERS.lookup(activation)):
+        return LAYERS.lookup(activation)()
+    raise ValueError(f"unknown activation {activation!r}; known activations: {', '.join(LAYERS.names(is_activation))}")

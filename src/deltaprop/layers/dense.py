@@ -6,9 +6,10 @@ import numpy as np
 from .. import init as initializers
 from .._checks import check_number, check_positive_int
 from ..parameter import Parameter
-from .base import Layer
+from .base import Layer, register_layer
 
 
+@register_layer
 class Dense(Layer):
     """Fully connected layer ``Z = A·W + b``.
 
@@ -41,6 +42,8 @@ class Dense(Layer):
     input ``(N, n_in)`` → output ``(N, n_out)``.
     """
 
+    kind = "weights"
+
     def __init__(self, n_in: int, n_out: int, bias: bool = True, init="glorot_uniform", bias_init="zeros",
                  l1: float = 0.0, l2: float = 0.0):
         super().__init__()
@@ -64,9 +67,9 @@ class Dense(Layer):
             self.b.value = np.ascontiguousarray(self.bias_init((self.n_out,), rng, dtype), dtype=dtype)
             self.b.grad = np.zeros_like(self.b.value)
 
-    def astype(self, dtype) -> None:
-        for param in self.parameters():
-            param.astype(dtype)
+    @property
+    def input_shape(self) -> tuple:
+        return (self.n_in,)
 
     def parameters(self) -> list:
         return [self.W] if self.b is None else [self.W, self.b]
@@ -113,8 +116,8 @@ class Dense(Layer):
         if self.l2:
             self.W.grad += self.W.value.dtype.type(2 * self.l2) * self.W.value
 
-    def output_features(self, n_in: int) -> int:
-        return self.n_out
+    def output_shape(self, input_shape: tuple) -> tuple:
+        return (self.n_out,)
 
     def describe(self) -> str:
         return f"Dense({self.n_in}, {self.n_out}{'' if self.use_bias else ', bias=False'})"

@@ -4,9 +4,10 @@ from __future__ import annotations
 import numpy as np
 
 from .._checks import check_number
-from .base import Layer
+from .base import Layer, register_layer
 
 
+@register_layer
 class Dropout(Layer):
     """Inverted dropout.
 
@@ -27,6 +28,9 @@ class Dropout(Layer):
     -----
     any → same.
     """
+
+    kind = "noise"
+    draws_random = True
 
     def __init__(self, p: float = 0.5):
         super().__init__()

@@ -5,13 +5,15 @@ import numpy as np
 
 from .._checks import check_number, check_positive_int
 from ..parameter import Parameter
-from .base import Layer
+from .base import Layer, register_layer
 
 
 class _Normalization(Layer):
+    kind = "normalization"
+
     def __init__(self, n_features: int, eps: float, affine: bool):
         super().__init__()
-        self.n_features = self.n_in = check_positive_int(n_features, "n_features")
+        self.n_features = check_positive_int(n_features, "n_features")
         self.eps = check_number(eps, "eps", low=0, low_open=True)
         self.affine = bool(affine)
         self.gamma = Parameter("gamma", np.ones(self.n_features, dtype=np.float32)) if self.affine else None
@@ -27,11 +29,9 @@ class _Normalization(Layer):
             self.gamma.value[...] = 1
             self.beta.value[...] = 0
 
-    def astype(self, dtype):
-        for param in self.parameters():
-            param.astype(dtype)
-        for key in self.state():
-            setattr(self, key, np.ascontiguousarray(getattr(self, key), dtype=dtype))
+    @property
+    def input_shape(self) -> tuple:
+        return (self.n_features,)
 
     def _check(self, x):
         if x.ndim != 2 or x.shape[1] != self.n_features:
@@ -53,6 +53,7 @@ class _Normalization(Layer):
         return grad_y * self.gamma.value
 
 
+@register_layer
 class BatchNorm(_Normalization):
     """Batch normalization over the batch axis (``torch.nn.BatchNorm1d``).
 
@@ -131,6 +132,7 @@ class BatchNorm(_Normalization):
         return {"n_features": self.n_features, "momentum": self.momentum, "eps": self.eps, "affine": self.affine}
 
 
+@register_layer
 class LayerNorm(_Normalization):
     """Layer normalization over the features of each sample (``torch.nn.LayerNorm(n_features)``).
 

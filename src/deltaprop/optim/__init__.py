@@ -1,4 +1,5 @@
 """Optimizers (PyTorch's update rules and names), gradient clipping and learning-rate schedules."""
+from .._registry import Registry
 from .adam import Adam, AdamW
 from .base import Optimizer
 from .clipping import clip_grad_norm, clip_grad_value, global_grad_norm
@@ -8,19 +9,17 @@ from .schedules import (
 )
 from .sgd import SGD
 
-OPTIMIZERS = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop, "adagrad": Adagrad}
+OPTIMIZERS = Registry("optimizer", Optimizer, "a name or an Optimizer")
+OPTIMIZERS.register(SGD, "sgd")
+OPTIMIZERS.register(Adam, "adam")
+OPTIMIZERS.register(AdamW, "adamw")
+OPTIMIZERS.register(RMSprop, "rmsprop")
+OPTIMIZERS.register(Adagrad, "adagrad")
 
 
 def get(optimizer, lr: float | None = None) -> Optimizer:
     """An Optimizer from a name (``"adam"``) with its default (or the given) lr, or an instance."""
-    if isinstance(optimizer, Optimizer):
-        return optimizer
-    if isinstance(optimizer, str) and optimizer.lower() in OPTIMIZERS:
-        cls = OPTIMIZERS[optimizer.lower()]
-        return cls() if lr is None else cls(lr=lr)
-    if isinstance(optimizer, str):
-        raise ValueError(f"unknown optimizer {optimizer!r}; known optimizers: {', '.join(OPTIMIZERS)}")
-    raise TypeError(f"optimizer must be a name or an Optimizer, got {optimizer!r}")
+    return OPTIMIZERS.get(optimizer) if lr is None else OPTIMIZERS.get(optimizer, lr=lr)
 
 
 __all__ = [

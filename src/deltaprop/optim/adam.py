@@ -7,7 +7,7 @@ import numpy as np
 
 from .._checks import check_number
 from .base import Optimizer, check_betas
-from .fused import run
+from . import fused
 
 
 class Adam(Optimizer):
@@ -71,12 +71,10 @@ class Adam(Optimizer):
         t = state["step"]
         decay = 1 - self.lr * h["weight_decay"] if self.decoupled else 1.0
         weight_decay = 0.0 if self.decoupled else float(h["weight_decay"])
-        scalars = (float(beta1), float(beta2), self.lr / (1 - beta1 ** t), math.sqrt(1 - beta2 ** t),
-                   float(h["eps"]), weight_decay, float(decay))
-        if h["amsgrad"]:
-            run("adam_amsgrad", value, grad, state["exp_avg"], state["exp_avg_sq"], state["max_exp_avg_sq"], *scalars)
-        else:
-            run("adam", value, grad, state["exp_avg"], state["exp_avg_sq"], *scalars)
+        v = state["exp_avg_sq"]
+        fused.run(fused.adam, value, grad, state["exp_avg"], v, state.get("max_exp_avg_sq", v), float(beta1),
+                  float(beta2), self.lr / (1 - beta1 ** t), math.sqrt(1 - beta2 ** t), float(h["eps"]), weight_decay,
+                  float(decay), bool(h["amsgrad"]))
 
 
 class AdamW(Adam):

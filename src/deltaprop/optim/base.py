@@ -27,7 +27,7 @@ class Optimizer:
         self.lr = check_number(lr, "lr", low=0)
         self.hyper = hyper
         self.state: dict = {}
-        self._pending: dict = {}  # loaded state waiting for its Parameter, by name
+        self._pending: dict = {}  # loaded state waiting for its Parameter, by name (kept until it is found)
         self.fused = fused_kernels.AVAILABLE
 
     def step(self, params) -> None:

@@ -18,7 +18,7 @@ import numpy as np
 # loading a model or predicting never needs
 AVAILABLE = os.environ.get("DELTAPROP_NUMBA", "1") != "0" and importlib.util.find_spec("numba") is not None
 THREADS = int(os.environ.get("DELTAPROP_OPTIMIZER_THREADS", "1"))
-KERNELS: dict = {}
+COMPILED: dict = {}   # rule function → its compiled kernel
 # LLVM may fuse multiply-adds and use reciprocal/approximate-function forms, never assume away NaN or
 # infinity (non-finite values must reach TerminateOnNaN): 25% faster Adam on a 784×256 matrix, and
 # the kernels still match the reference rules to 1e-12 in float64 (tests/test_fused.py)
@@ -39,10 +39,11 @@ def _use_own_threads() -> None:
     numba.set_num_threads(max(1, min(THREADS, numba.config.NUMBA_NUM_THREADS)))
 
 
-# The kernels are branch-free inside their loops, so LLVM vectorizes them; variants are separate
-# kernels (Adam with and without amsgrad). Only the rarely used centered/momentum RMSprop branches.
+# Inside the loops the only branches test flags that do not change from one element to the next
+# (amsgrad, centered, momentum), which LLVM moves out of the loop, so every variant vectorizes.
 
-def _adam(value, grad, m, v, beta1, beta2, step_size, bias2_sqrt, eps, weight_decay, decay):
+def adam(value, grad, m, v, v_max, beta1, beta2, step_size, bias2_sqrt, eps, weight_decay, decay, amsgrad):
+    """Adam/AdamW on each element; with ``amsgrad`` the denominator uses v̂ = max(v̂, v), kept in ``v_max``."""
     for i in _range(value.size):
         theta = value[i]
         g = grad[i] + weight_decay * theta
@@ -50,29 +51,19 @@ def _adam(value, grad, m, v, beta1, beta2, step_size, bias2_sqrt, eps, weight_de
         v_i = beta2 * v[i] + (1 - beta2) * g * g
         m[i] = m_i
         v[i] = v_i
+        if amsgrad:
+            v_i = max(v_max[i], v_i)
+            v_max[i] = v_i
         value[i] = theta * decay - step_size * m_i / (math.sqrt(v_i) / bias2_sqrt + eps)
 
 
-def _adam_amsgrad(value, grad, m, v, v_max, beta1, beta2, step_size, bias2_sqrt, eps, weight_decay, decay):
-    for i in _range(value.size):
-        theta = value[i]
-        g = grad[i] + weight_decay * theta
-        m_i = beta1 * m[i] + (1 - beta1) * g
-        v_i = beta2 * v[i] + (1 - beta2) * g * g
-        m[i] = m_i
-        v[i] = v_i
-        v_hat = max(v_max[i], v_i)
-        v_max[i] = v_hat
-        value[i] = theta * decay - step_size * m_i / (math.sqrt(v_hat) / bias2_sqrt + eps)
-
-
-def _sgd(value, grad, lr, weight_decay):
+def sgd(value, grad, lr, weight_decay):
     for i in _range(value.size):
         theta = value[i]
         value[i] = theta - lr * (grad[i] + weight_decay * theta)
 
 
-def _sgd_momentum(value, grad, buffer, lr, momentum, keep, add, weight_decay, nesterov):
+def sgd_momentum(value, grad, buffer, lr, momentum, keep, add, weight_decay, nesterov):
     """b ← keep·b + add·g (keep = μ, add = 1 − dampening; keep = 0, add = 1 on the first step, b = 0);
     step along g + μ·b (nesterov = 1) or b (nesterov = 0)."""
     for i in _range(value.size):
@@ -83,7 +74,7 @@ def _sgd_momentum(value, grad, buffer, lr, momentum, keep, add, weight_decay, ne
         value[i] = theta - lr * (nesterov * (g + momentum * b) + (1 - nesterov) * b)
 
 
-def _rmsprop(value, grad, square_avg, lr, alpha, eps, weight_decay):
+def rmsprop(value, grad, square_avg, lr, alpha, eps, weight_decay):
     for i in _range(value.size):
         theta = value[i]
         g = grad[i] + weight_decay * theta
@@ -92,7 +83,7 @@ def _rmsprop(value, grad, square_avg, lr, alpha, eps, weight_decay):
         value[i] = theta - lr * g / (math.sqrt(s) + eps)
 
 
-def _rmsprop_general(value, grad, square_avg, grad_avg, buffer, lr, alpha, eps, weight_decay, momentum, centered):
+def rmsprop_general(value, grad, square_avg, grad_avg, buffer, lr, alpha, eps, weight_decay, momentum, centered):
     for i in _range(value.size):
         theta = value[i]
         g = grad[i] + weight_decay * theta
@@ -111,7 +102,7 @@ def _rmsprop_general(value, grad, square_avg, grad_avg, buffer, lr, alpha, eps, 
             value[i] = theta - lr * g / scale
 
 
-def _adagrad(value, grad, total, step_lr, eps, weight_decay):
+def adagrad(value, grad, total, step_lr, eps, weight_decay):
     for i in _range(value.size):
         theta = value[i]
         g = grad[i] + weight_decay * theta
@@ -121,9 +112,9 @@ def _adagrad(value, grad, total, step_lr, eps, weight_decay):
 
 
 def ready() -> bool:
-    """Import numba and compile (or load from its cache) the kernels once; False if that fails."""
+    """Import numba (once); False if it is not there or does not work with this NumPy."""
     global AVAILABLE, numba, _range
-    if KERNELS or not AVAILABLE:
+    if numba is not None or not AVAILABLE:
         return AVAILABLE
     try:
         import numba as imported
@@ -132,20 +123,21 @@ def ready() -> bool:
         return False
     numba, _range = imported, imported.prange
     _use_own_threads()
-    for function in (_adam, _adam_amsgrad, _sgd, _sgd_momentum, _rmsprop, _rmsprop_general, _adagrad):
-        # one compiled version per function: numba's on-disk cache keys entries by function and
-        # signature, not by compile options, so a serial and a parallel build would overwrite each other
-        KERNELS[function.__name__[1:]] = numba.njit(cache=True, nogil=True, parallel=True,
-                                                    fastmath=FASTMATH)(function)
     return True
 
 
-def run(name: str, value, *arrays_and_scalars) -> None:
-    """Run kernel ``name`` on flat views of ``value`` and the arrays (all C-contiguous, same size)."""
+def run(rule, value, *arrays_and_scalars) -> None:
+    """Run the compiled kernel of ``rule`` (one of this module's functions) on flat views of ``value``
+    and the arrays (all C-contiguous, same size)."""
+    kernel = COMPILED.get(rule)
+    if kernel is None:
+        # one compiled version per function: numba's on-disk cache keys entries by function and
+        # signature, not by compile options, so a serial and a parallel build would overwrite each other
+        kernel = COMPILED[rule] = numba.njit(cache=True, nogil=True, parallel=True, fastmath=FASTMATH)(rule)
     # scalars in the parameter's dtype: float32 parameters are updated in float32 arithmetic, as the
     # reference rules do (NumPy keeps float32 when Python floats meet float32 arrays), at twice the
     # vector width of float64
     scalar = value.dtype.type
     flat = [a.reshape(-1) if isinstance(a, np.ndarray) else a if isinstance(a, bool) else scalar(a)
             for a in arrays_and_scalars]
-    KERNELS[name](value.reshape(-1), *flat)
+    kernel(value.reshape(-1), *flat)

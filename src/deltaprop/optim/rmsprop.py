@@ -5,7 +5,7 @@ import numpy as np
 
 from .._checks import check_number
 from .base import Optimizer
-from .fused import run
+from . import fused
 
 
 class RMSprop(Optimizer):
@@ -69,9 +69,9 @@ class RMSprop(Optimizer):
         h = self.hyper
         common = (float(self.lr), float(h["alpha"]), float(h["eps"]), float(h["weight_decay"]))
         if not h["centered"] and not h["momentum"]:
-            run("rmsprop", value, grad, state["square_avg"], *common)
+            fused.run(fused.rmsprop, value, grad, state["square_avg"], *common)
         else:  # unused state arrays are passed as the square average, which the kernel then never reads
-            run("rmsprop_general", value, grad, state["square_avg"], state.get("grad_avg", state["square_avg"]),
+            fused.run(fused.rmsprop_general, value, grad, state["square_avg"], state.get("grad_avg", state["square_avg"]),
                 state.get("momentum_buffer", state["square_avg"]), *common, float(h["momentum"]),
                 bool(h["centered"]))
 
@@ -113,4 +113,4 @@ class Adagrad(Optimizer):
     def fused_update(self, value, grad, state):
         h = self.hyper
         step_lr = self.lr / (1 + (state["step"] - 1) * h["lr_decay"])
-        run("adagrad", value, grad, state["sum"], float(step_lr), float(h["eps"]), float(h["weight_decay"]))
+        fused.run(fused.adagrad, value, grad, state["sum"], float(step_lr), float(h["eps"]), float(h["weight_decay"]))

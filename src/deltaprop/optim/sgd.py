@@ -5,7 +5,7 @@ import numpy as np
 
 from .._checks import check_number
 from .base import Optimizer
-from .fused import run
+from . import fused
 
 
 class SGD(Optimizer):
@@ -57,7 +57,7 @@ class SGD(Optimizer):
     def fused_update(self, value, grad, state):
         h = self.hyper
         if not h["momentum"]:
-            run("sgd", value, grad, float(self.lr), float(h["weight_decay"]))
+            fused.run(fused.sgd, value, grad, float(self.lr), float(h["weight_decay"]))
             return
         buffer = state["momentum_buffer"]
         if buffer is None:  # first step: b = g, written as b = 0·0 + 1·g
@@ -65,5 +65,5 @@ class SGD(Optimizer):
             keep, add = 0.0, 1.0
         else:
             keep, add = float(h["momentum"]), 1 - float(h["dampening"])
-        run("sgd_momentum", value, grad, buffer, float(self.lr), float(h["momentum"]), keep, add,
+        fused.run(fused.sgd_momentum, value, grad, buffer, float(self.lr), float(h["momentum"]), keep, add,
             float(h["weight_decay"]), 1.0 if h["nesterov"] else 0.0)

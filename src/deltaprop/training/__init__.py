@@ -1,12 +1,23 @@
-"""The training loop, its history, metrics and callbacks."""
+"""The training loop, its history, metrics, callbacks and monitor.
+
+``Sequential.fit`` and ``Sequential.evaluate`` are the functions :func:`fit` and :func:`evaluate`
+of this package, attached to the model class here: the model (core) never imports the level
+above it, and ``model.fit(X, y, …)`` reads as users of Keras and scikit-learn expect.
+"""
+from ..model import Sequential
 from .best_of import BestOf, fit_best_of
 from .callbacks import Callback, EarlyStopping, LambdaCallback, StopAtTarget, TerminateOnNaN
 from .history import History
 from .metrics import Accuracy, MeanAbsoluteError, MeanSquaredError, Metric, R2
-from .trainer import Trainer, evaluate, fit
+from .monitor import Diagnostics, TrainingMonitor
+from .step import train_step
+from .trainer import TrainingRun, evaluate, fit
+
+Sequential.fit = fit
+Sequential.evaluate = evaluate
 
 __all__ = [
-    "fit", "evaluate", "fit_best_of", "BestOf", "History", "Trainer", "Callback", "EarlyStopping",
+    "fit", "evaluate", "train_step", "fit_best_of", "BestOf", "History", "TrainingRun", "Callback", "EarlyStopping",
     "StopAtTarget", "TerminateOnNaN", "LambdaCallback", "Metric", "Accuracy", "MeanSquaredError",
-    "MeanAbsoluteError", "R2",
+    "MeanAbsoluteError", "R2", "TrainingMonitor", "Diagnostics",
 ]

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .callbacks import _resolve_mode
+from .callbacks import resolve_mode
 from .history import History
 
 
@@ -52,7 +52,7 @@ def fit_best_of(build_model, X, y, *, n_starts: int = 5, monitor: str = "val_los
         raise ValueError(f"n_starts must be a positive integer, got {n_starts!r}")
     if monitor.startswith("val_") and not (fit_options.get("validation_split") or fit_options.get("validation_data")):
         raise ValueError(f"monitor={monitor!r} needs validation_split or validation_data")
-    mode = _resolve_mode(monitor, mode)
+    mode = resolve_mode(monitor, mode)
     seeds = [int(s) for s in np.random.SeedSequence(seed).generate_state(n_starts)]
     best = None
     scores = []

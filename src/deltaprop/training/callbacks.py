@@ -3,8 +3,12 @@
 The loop calls, in order: ``on_train_begin``; for each epoch ``on_epoch_begin``, then for each
 batch ``on_backward_end`` (gradients computed, update not yet applied) and ``on_batch_end``
 (after the update); ``on_epoch_end`` with the epoch's logs; ``on_train_end`` however training
-ends (last epoch, a stop, an error or ``KeyboardInterrupt``). Setting ``self.trainer.stop``
-ends training after the current batch.
+ends (last epoch, a stop, an error or ``KeyboardInterrupt``). ``self.stop(reason)`` ends training
+after the current batch.
+
+A callback sees the run through ``self.run`` (a :class:`deltaprop.training.TrainingRun`: model,
+loss, optimizer, history) and the model's public API only. Its state (what it has counted and
+kept) can be saved and restored with ``state_dict()`` / ``load_state_dict()``.
 """
 from __future__ import annotations
 
@@ -12,14 +16,16 @@ import math
 
 import numpy as np
 
+from .metrics import METRICS
+
 
 class Callback:
-    """Base class; ``self.trainer`` (model, optimizer, loss, history, stop flag) is set by fit."""
+    """Base class; ``self.run`` (model, optimizer, loss, history, stop flag) is set by fit."""
 
-    trainer = None
+    run = None
 
-    def set_trainer(self, trainer) -> None:
-        self.trainer = trainer
+    def set_run(self, run) -> None:
+        self.run = run
 
     def on_train_begin(self, logs: dict) -> None: ...
     def on_train_end(self, logs: dict) -> None: ...
@@ -30,18 +36,20 @@ class Callback:
 
     def stop(self, reason: str, message: str = "") -> None:
         """Ask the loop to stop after this batch, recording why in the History."""
-        self.trainer.stop = True
-        self.trainer.history.stop_reason = reason
-        self.trainer.history.message = message
+        self.run.stop = True
+        self.run.history.stop_reason = reason
+        self.run.history.message = message
 
 
-def _resolve_mode(monitor: str, mode: str) -> str:
+def resolve_mode(monitor: str, mode: str) -> str:
+    """"min" or "max": as given, or for "auto" the direction the monitored metric says is better
+    (``Metric.mode``: accuracy and R² up, errors down); a loss, or anything unknown, goes down."""
     if mode in ("min", "max"):
         return mode
     if mode != "auto":
         raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
     name = monitor[4:] if monitor.startswith("val_") else monitor
-    return "max" if name in ("accuracy", "acc", "r2") else "min"
+    return METRICS.lookup(name).mode if name in METRICS else "min"
 
 
 def _monitored(callback_name: str, monitor: str, logs: dict) -> float:
@@ -78,7 +86,7 @@ class EarlyStopping(Callback):
         self.monitor = monitor
         self.patience = int(patience)
         self.min_delta = abs(float(min_delta))
-        self.mode = _resolve_mode(monitor, mode)
+        self.mode = resolve_mode(monitor, mode)
         self.restore_best_weights = bool(restore_best_weights)
 
     def on_train_begin(self, logs):
@@ -98,7 +106,7 @@ class EarlyStopping(Callback):
         if self._improved(value):
             self.best, self.best_epoch, self.wait = value, epoch, 0
             if self.restore_best_weights:
-                self.best_weights = self.trainer.snapshot()
+                self.best_weights = self.run.snapshot()
             return
         self.wait += 1
         if self.wait >= max(self.patience, 1):  # patience epochs without improvement, as in Keras
@@ -109,7 +117,7 @@ class EarlyStopping(Callback):
     def on_train_end(self, logs):
         self.restored_epoch = None
         if self.restore_best_weights and self.best_weights is not None:
-            self.trainer.restore(self.best_weights)
+            self.run.restore(self.best_weights)
             self.restored_epoch = self.best_epoch
 
 
@@ -119,7 +127,7 @@ class StopAtTarget(Callback):
     def __init__(self, monitor: str = "val_accuracy", target: float = 0.95, mode: str = "auto"):
         self.monitor = monitor
         self.target = float(target)
-        self.mode = _resolve_mode(monitor, mode)
+        self.mode = resolve_mode(monitor, mode)
 
     def on_epoch_end(self, epoch, logs):
         value = _monitored("StopAtTarget", self.monitor, logs)
@@ -144,11 +152,11 @@ class TerminateOnNaN(Callback):
         self.where = None   # e.g. "the output of layer 2 (Dense)", once found
         self.epoch = None   # 0-based epoch and batch of the step where it appeared
         self.batch = None
-        self._finite_weights = self.trainer.snapshot()
+        self._finite_weights = self.run.snapshot()
 
     def _halt(self, where: str, epoch: int, batch: int, restore: bool) -> None:
         if restore:
-            self.trainer.restore(self._finite_weights)
+            self.run.restore(self._finite_weights)
         self.where, self.epoch, self.batch = where, epoch, batch
         message = (f"TerminateOnNaN: non-finite value in {where} (epoch {epoch + 1}, batch {batch + 1}); weights "
                    "are the last finite ones")
@@ -156,20 +164,20 @@ class TerminateOnNaN(Callback):
         self.stop("non_finite", message)
 
     def on_backward_end(self, batch, logs):
-        found = self.trainer.model.first_non_finite(logs["loss"])
+        found = self.run.model.first_non_finite(logs["loss"])
         if found is not None:
-            weights_finite = all(np.isfinite(p.value).all() for p in self.trainer.model.parameters())
+            weights_finite = all(np.isfinite(p.value).all() for p in self.run.model.parameters())
             self._halt(found[1], logs["epoch"], batch, restore=not weights_finite)
 
     def on_batch_end(self, batch, logs):
-        if self.trainer.stop:
+        if self.run.stop:
             return
-        model = self.trainer.model
+        model = self.run.model
         for layer in model.layers:
             if not all(np.isfinite(p.value).all() for p in layer.parameters()):
                 self._halt(f"the weights of {layer.label} after the update", logs["epoch"], batch, restore=True)
                 return
-        self.trainer.snapshot(into=self._finite_weights)
+        self.run.snapshot(into=self._finite_weights)
 
 
 class LambdaCallback(Callback):

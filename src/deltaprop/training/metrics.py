@@ -1,11 +1,14 @@
 """Metrics reported during training: accuracy, MSE, MAE, R².
 
-A metric is a callable ``metric(pred, target) -> float`` with a ``name`` and a ``mode``
-("max" when larger is better, "min" otherwise).
+A metric is a callable ``metric(pred, target) -> float`` with a ``name``, a ``mode`` ("max" when
+larger is better, "min" otherwise: what EarlyStopping's ``mode="auto"`` follows) and the ``task``
+it measures.
 """
 from __future__ import annotations
 
 import numpy as np
+
+from .._registry import Registry
 
 
 class Metric:
@@ -85,15 +88,13 @@ class R2(Metric):
         return float(np.mean(scores))
 
 
-METRICS = {"accuracy": Accuracy, "acc": Accuracy, "mse": MeanSquaredError, "mae": MeanAbsoluteError, "r2": R2}
+METRICS = Registry("metric", Metric, "a name or a Metric")
+METRICS.register(Accuracy, "accuracy", "acc")
+METRICS.register(MeanSquaredError, "mse")
+METRICS.register(MeanAbsoluteError, "mae")
+METRICS.register(R2, "r2")
 
 
 def get(metric) -> Metric:
     """A Metric from a name (``"accuracy"``, ``"mse"``, ``"mae"``, ``"r2"``) or a Metric instance."""
-    if isinstance(metric, Metric):
-        return metric
-    if isinstance(metric, str) and metric.lower() in METRICS:
-        return METRICS[metric.lower()]()
-    if isinstance(metric, str):
-        raise ValueError(f"unknown metric {metric!r}; known metrics: accuracy, mse, mae, r2")
-    raise TypeError(f"metrics must be names or Metric objects, got {metric!r}")
+    return METRICS.get(metric)

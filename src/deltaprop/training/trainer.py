@@ -13,11 +13,13 @@ from . import metrics as metric_registry
 from .callbacks import Callback
 from .data import check_targets, split_validation, training_rng
 from .history import History
+from .monitor import TrainingMonitor
 from .progress import Progress
+from .step import train_step
 
 
-class Trainer:
-    """What callbacks see of a run: model, loss, optimizer, history, and the ``stop`` flag."""
+class TrainingRun:
+    """What callbacks see of a run (``callback.run``): the model, loss, optimizer, history, and the ``stop`` flag."""
 
     def __init__(self, model, loss, optimizer, history):
         self.model = model
@@ -26,10 +28,13 @@ class Trainer:
         self.history = history
         self.stop = False
 
+    def _arrays(self) -> list:
+        return [p.value for p in self.model.parameters()] + [
+            a for layer in self.model.layers for a in layer.state().values()]
+
     def snapshot(self, into: list | None = None) -> list:
         """Copy every parameter and state array (running statistics), or copy into ``into``."""
-        arrays = [p.value for p in self.model.parameters()]
-        arrays += [a for layer in self.model.layers for a in layer.state().values()]
+        arrays = self._arrays()
         if into is None:
             return [a.copy() for a in arrays]
         for target, source in zip(into, arrays):
@@ -37,9 +42,7 @@ class Trainer:
         return into
 
     def restore(self, snapshot: list) -> None:
-        arrays = [p.value for p in self.model.parameters()]
-        arrays += [a for layer in self.model.layers for a in layer.state().values()]
-        for target, source in zip(arrays, snapshot):
+        for target, source in zip(self._arrays(), snapshot):
             np.copyto(target, source)
 
 
@@ -66,10 +69,7 @@ def resolve_metrics(metrics, model, loss) -> list:
 
 
 def evaluate(model, X, y, *, loss, metrics=None, batch_size: int = 1024) -> dict:
-    """Loss and metrics of ``model`` on (X, y) in eval mode: ``{"loss": …, "accuracy": …}``.
-
-    The loss includes the layers' weight penalties, as during training.
-    """
+    """Loss (with weight penalties) and metrics in eval mode: ``{"loss": …, "accuracy": …}``."""
     loss = loss_registry.get(loss)
     X = model.check_input(X)
     y = check_targets(y, X.shape[0])
@@ -92,10 +92,8 @@ def batch_bounds(n_samples: int, batch_size: int, merge_single: bool = False) ->
     return bounds
 
 
-def _resolve_monitor(monitor):
+def resolve_monitor(monitor) -> TrainingMonitor | None:
     """None/False: no monitor; True: every 10 steps; an int N: every N steps; or a TrainingMonitor."""
-    from ..diagnostics import TrainingMonitor
-
     if monitor is None or monitor is False:
         return None
     if monitor is True:
@@ -115,26 +113,9 @@ def _check_callbacks(callbacks) -> list:
     return callbacks
 
 
-def fit(model, X, y, *, loss, optimizer, epochs: int, batch_size: int = 32, shuffle: bool = True,
-        validation_split: float = 0.0, validation_data=None, metrics=None, callbacks=(), schedule=None,
-        clip_norm: float | None = None, clip_value: float | None = None, seed: int | None = None,
-        verbose: int = 1, monitor=None) -> History:
-    """Train ``model`` by mini-batch backpropagation; see :meth:`deltaprop.Sequential.fit`."""
-    loss = loss_registry.get(loss)
-    optimizer = optim.get(optimizer)
-    epochs = check_positive_int(epochs, "epochs")
-    batch_size = check_positive_int(batch_size, "batch_size")
-    metric_list = resolve_metrics(metrics, model, loss)
-    callbacks = _check_callbacks(callbacks)
-    monitor = _resolve_monitor(monitor)
-    if monitor is not None:
-        callbacks.insert(0, monitor)
-    if schedule is not None and not isinstance(schedule, optim.Schedule):
-        raise TypeError(f"schedule must be a deltaprop Schedule, got {schedule!r}")
-    X = model.check_input(X)
-    y = check_targets(y, X.shape[0])
-
-    rng = training_rng(model.seed, seed)
+def validation_set(model, X, y, validation_split, validation_data, rng):
+    """(X_train, y_train, X_val, y_val): ``validation_data`` checked, or a random ``validation_split`` of the
+    rows held out, or no validation (None, None)."""
     if validation_data is not None:
         if validation_split:
             raise ValueError("give validation_split or validation_data, not both")
@@ -143,25 +124,98 @@ def fit(model, X, y, *, loss, optimizer, epochs: int, batch_size: int = 32, shuf
         except (TypeError, ValueError):
             raise ValueError("validation_data must be a pair (X_val, y_val)") from None
         X_val = model.check_input(X_val, "validation_data X")
-        y_val = check_targets(y_val, X_val.shape[0], "validation_data y")
-    elif validation_split:
-        X, y, X_val, y_val = split_validation(X, y, validation_split, rng)
-    else:
-        X_val = y_val = None
+        return X, y, X_val, check_targets(y_val, X_val.shape[0], "validation_data y")
+    if validation_split:
+        return split_validation(X, y, validation_split, rng)
+    return X, y, None, None
+
+
+def epoch_logs(epoch, loss_sum, seen, predictions, y, order, metric_list, model, loss, validation, lr,
+               started) -> dict:
+    """The epoch's record: mean training loss and metrics (on the predictions made while training, rows
+    ``order``), the validation loss and metrics (eval mode), the learning rate and the seconds it took."""
+    logs = {"epoch": epoch, "loss": loss_sum / max(seen, 1)}
+    if metric_list and predictions:
+        epoch_pred = np.concatenate(predictions)
+        for metric in metric_list:
+            logs[metric.name] = metric(epoch_pred, y[order[:len(epoch_pred)]])
+    if validation[0] is not None:
+        for key, value in evaluate(model, *validation, loss=loss, metrics=metric_list).items():
+            logs[f"val_{key}"] = value
+    logs["lr"] = lr
+    logs["seconds"] = time.perf_counter() - started
+    return logs
+
+
+def fit(model, X, y, *, loss, optimizer, epochs: int, batch_size: int = 32, shuffle: bool = True,
+        validation_split: float = 0.0, validation_data=None, metrics=None, callbacks=(), schedule=None,
+        clip_norm: float | None = None, clip_value: float | None = None, seed: int | None = None,
+        verbose: int = 1, monitor=None) -> History:
+    """Train by mini-batch backpropagation: forward pass, loss, backward pass, update.
+
+    Parameters
+    ----------
+    X : array (n_samples, …)
+    y : array
+        Integer labels or one-hot rows for CrossEntropy; targets for the others.
+    loss : Loss or str
+    optimizer : Optimizer or str
+    epochs : int
+    batch_size : int, default 32
+        The last partial batch is used, not dropped.
+    shuffle : bool, default True
+    validation_split : float in [0, 1), default 0
+        Fraction of rows held out at random (with the fit seed) for validation.
+    validation_data : (X_val, y_val), optional
+    metrics : list of str or Metric, optional
+        "accuracy", "mse", "mae", "r2"; logged for training and validation.
+    callbacks : list of Callback
+    schedule : Schedule, optional
+        Learning rate per epoch from the optimizer's initial lr.
+    clip_norm, clip_value : float, optional
+        Gradient clipping by global norm / by value before each update.
+    seed : int, optional
+        With the model seed, seeds shuffling, the validation split and dropout masks.
+    verbose : int, default 1
+        0 silent; 1 a progress bar on a terminal, one line per epoch otherwise.
+    monitor : bool, int or TrainingMonitor, optional
+        Record per-layer gradient-flow measurements every 10 (or N) steps into
+        ``history.diagnostics`` (see :class:`deltaprop.TrainingMonitor`).
+
+    Returns
+    -------
+    History
+        Per-epoch ``loss``, ``val_loss``, metrics, ``lr`` and ``seconds``; ``diagnostics``
+        when monitored.
+    """
+    loss = loss_registry.get(loss)
+    optimizer = optim.get(optimizer)
+    epochs = check_positive_int(epochs, "epochs")
+    batch_size = check_positive_int(batch_size, "batch_size")
+    metric_list = resolve_metrics(metrics, model, loss)
+    callbacks = _check_callbacks(callbacks)
+    monitor = resolve_monitor(monitor)
+    if monitor is not None:
+        callbacks.insert(0, monitor)
+    if schedule is not None and not isinstance(schedule, optim.Schedule):
+        raise TypeError(f"schedule must be a deltaprop Schedule, got {schedule!r}")
+    X = model.check_input(X)
+    y = check_targets(y, X.shape[0])
+    rng = training_rng(model.seed, seed)
+    X, y, X_val, y_val = validation_set(model, X, y, validation_split, validation_data, rng)
     model.seed_generators(rng)
 
     n_samples = X.shape[0]
     bounds = batch_bounds(n_samples, batch_size, merge_single=model.needs_batch_statistics())
-    n_batches = len(bounds)
     params = model.parameters()
     base_lr = optimizer.lr
     history = History()
-    trainer = Trainer(model, loss, optimizer, history)
+    run = TrainingRun(model, loss, optimizer, history)
     for callback in callbacks:
-        callback.set_trainer(trainer)
+        callback.set_run(run)
     if schedule is not None:
         schedule.reset()
-    progress = Progress(verbose, epochs, n_batches)
+    progress = Progress(verbose, epochs, len(bounds))
 
     for callback in callbacks:
         callback.on_train_begin({})
@@ -176,62 +230,45 @@ def fit(model, X, y, *, loss, optimizer, epochs: int, batch_size: int = 32, shuf
             progress.epoch_begin(epoch)
             order = rng.permutation(n_samples) if shuffle else np.arange(n_samples)
             loss_sum, seen = 0.0, 0
-            outputs = [] if metric_list else None
+            predictions = [] if metric_list else None
             running = {}
             for batch, (start, stop) in enumerate(bounds):
                 index = order[start:stop]
                 X_batch, y_batch = X[index], y[index]
-                # 1. forward pass, 2. loss, 3. backward pass
-                out = model.forward_unchecked(X_batch, training=True)
-                batch_loss = loss.forward(out, y_batch) + model.penalty()
-                model.backward(loss.backward(), input_gradient=False)
-                model.add_penalty_gradients()
+                batch_loss = train_step(model, loss, X_batch, y_batch)      # 1.–3.: forward, loss, backward
                 batch_logs = {"epoch": epoch, "loss": batch_loss, "size": len(index)}
                 for callback in callbacks:
                     callback.on_backward_end(batch, batch_logs)
-                if trainer.stop:
+                if run.stop:
                     break
-                # 4. update
-                if clip_value is not None:
+                if clip_value is not None:                                   # 4. update
                     optim.clip_grad_value(params, clip_value)
                 if clip_norm is not None:
                     optim.clip_grad_norm(params, clip_norm)
                 optimizer.step(params)
                 loss_sum += batch_loss * len(index)
                 seen += len(index)
-                if outputs is not None:
-                    outputs.append(out.copy())
+                if predictions is not None:
+                    predictions.append(model.layers[-1].output.copy())
                 for callback in callbacks:
                     callback.on_batch_end(batch, batch_logs)
                 if progress.uses_bar:
-                    running["loss"] = loss_sum / seen
-                    for metric in metric_list:
-                        value = metric(out, y_batch)
-                        running[metric.name] = running.get(metric.name, 0.0) + (value - running.get(metric.name, 0.0)) * len(index) / seen
-                    progress.batch_end(running)
-                if trainer.stop:
+                    progress.batch_end(_running(running, loss_sum, seen, metric_list, model.layers[-1].output,
+                                                y_batch))
+                if run.stop:
                     break
-            if trainer.stop and seen < n_samples:
+            if run.stop and seen < n_samples:
                 progress.close()
                 break  # the epoch is not complete (a non-finite value, an interruption): nothing to log
-            logs = {"epoch": epoch, "loss": loss_sum / max(seen, 1)}
-            if metric_list and outputs:
-                epoch_pred = np.concatenate(outputs)
-                epoch_y = y[order[:len(epoch_pred)]]
-                for metric in metric_list:
-                    logs[metric.name] = metric(epoch_pred, epoch_y)
-            if X_val is not None:
-                for key, value in evaluate(model, X_val, y_val, loss=loss, metrics=metric_list).items():
-                    logs[f"val_{key}"] = value
-            logs["lr"] = epoch_lr
-            logs["seconds"] = time.perf_counter() - started
+            logs = epoch_logs(epoch, loss_sum, seen, predictions, y, order, metric_list, model, loss,
+                              (X_val, y_val), epoch_lr, started)
             if schedule is not None:
                 schedule.observe(epoch, logs)
             history.append(logs)
             for callback in callbacks:
                 callback.on_epoch_end(epoch, logs)
             progress.epoch_end(logs)
-            if trainer.stop:
+            if run.stop:
                 break
     except KeyboardInterrupt:
         history.stop_reason = "interrupted"
@@ -242,3 +279,13 @@ def fit(model, X, y, *, loss, optimizer, epochs: int, batch_size: int = 32, shuf
             callback.on_train_end({})
     progress.message(history.message)
     return history
+
+
+def _running(running: dict, loss_sum: float, seen: int, metric_list, output, y_batch) -> dict:
+    """The progress bar's running mean of the loss and metrics over the batches so far."""
+    running["loss"] = loss_sum / seen
+    size = len(y_batch)
+    for metric in metric_list:
+        previous = running.get(metric.name, 0.0)
+        running[metric.name] = previous + (metric(output, y_batch) - previous) * size / seen
+    return running

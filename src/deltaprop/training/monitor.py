@@ -4,9 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from .._files import atomic_path, write_columns_csv
-
-from ..training.callbacks import Callback
 from . import measures
+from .callbacks import Callback
 
 SAMPLE_VALUES = 2000  # activation values kept per layer for the start/end histograms
 
@@ -14,11 +13,13 @@ SAMPLE_VALUES = 2000  # activation values kept per layer for the start/end histo
 class Diagnostics(dict):
     """Columns of per-step records: ``step``, ``epoch`` and ``"<layer>.<quantity>"`` → list of floats.
 
-    Quantities: for each Dense layer ``grad_norm`` (‖∂L/∂W‖), ``delta_norm`` (‖δ‖ over the
-    batch), ``delta_rms``, ``weight_norm`` (‖W‖) and ``update_ratio`` (‖ΔW‖/‖W‖ of the step's
-    update); for each ReLU-family/sigmoid/tanh layer ``mean`` and ``std`` of its output and
-    ``dead`` or ``saturated`` (fractions of units, as defined in :mod:`deltaprop.diagnostics.measures`). ``activations`` holds a sample of each such
-    layer's outputs at the first (``"start"``) and last (``"end"``) recorded step.
+    Quantities, from each layer's pass record: for every layer ``mean`` and ``std`` of its output;
+    for every layer with parameters ``grad_norm`` (‖∂L/∂θ‖ of its first parameter — W for a Dense
+    layer), ``weight_norm`` (‖θ‖), ``update_ratio`` (‖Δθ‖/‖θ‖ of the step's update), ``delta_norm``
+    and ``delta_rms`` (‖∂L/∂output‖ over the batch: δ for a Dense layer); and what the layer's family
+    can suffer from, ``dead`` (ReLU family) or ``saturated`` (sigmoid, tanh), as defined in
+    :mod:`deltaprop.training.measures`. ``activations`` holds a sample of each activation layer's
+    outputs at the first (``"start"``) and last (``"end"``) recorded step.
     """
 
     def __init__(self):
@@ -43,7 +44,8 @@ class TrainingMonitor(Callback):
 
     Enabled by ``fit(..., monitor=True)`` (or ``monitor=N`` for every N steps) and by
     ``deltaprop train --diagnose``. Measuring happens between the backward pass and the update
-    (gradients, δ, activations) and after the update (‖ΔW‖/‖W‖); the steps in between cost nothing.
+    (gradients, δ, activations) and after the update (‖Δθ‖/‖θ‖); the steps in between cost nothing.
+    Every layer is measured through its public pass record, so a user's own layer is too.
     """
 
     def __init__(self, every: int = 10, seed: int = 0):
@@ -54,14 +56,14 @@ class TrainingMonitor(Callback):
         self._rng = np.random.default_rng(seed)
         self._step = 0
         self._epoch = 0
-        self._before = None
+        self._pending = None     # the row being recorded, between the backward pass and the update
+        self._before = None      # θ before the update, for ‖Δθ‖
         self._buffers = {}
 
     def on_train_begin(self, logs):
-        model = self.trainer.model
-        self._dense = measures.dense_indices(model)
-        self._activations = measures.activation_indices(model)
-        self.records.layer_names = {index: model.layers[index].label for index in self._dense + self._activations}
+        model = self.run.model
+        self._weighted = [i for i, layer in enumerate(model.layers) if layer.parameters()]
+        self.records.layer_names = {index: layer.label for index, layer in enumerate(model.layers)}
 
     def on_epoch_begin(self, epoch, logs):
         self._epoch = epoch
@@ -77,27 +79,24 @@ class TrainingMonitor(Callback):
         if (self._step - 1) % self.every:
             self._before = None
             return
-        model, row = self.trainer.model, {"step": self._step, "epoch": self._epoch}
-        for index in self._dense:
-            layer = model.layers[index]
-            delta = model._grads[index]
-            row[f"{index}.grad_norm"] = measures.norm(layer.W.grad)
+        layers, row = self.run.model.layers, {"step": self._step, "epoch": self._epoch}
+        for index, layer in enumerate(layers):
+            row[f"{index}.mean"], row[f"{index}.std"] = measures.mean_and_std(layer.output)
+            for name, value in measures.unit_measures(layer).items():
+                row[f"{index}.{name}"] = value
+            if layer.kind == "activation" and index not in self.records.activations["start"]:
+                self.records.activations["start"][index] = self._sample(layer.output)
+        for index in self._weighted:
+            layer, delta = layers[index], layers[index].grad_output
+            weight = layer.parameters()[0]
+            row[f"{index}.grad_norm"] = measures.norm(weight.grad)
             row[f"{index}.delta_norm"] = measures.norm(delta) if delta is not None else float("nan")
             row[f"{index}.delta_rms"] = measures.rms(delta) if delta is not None else float("nan")
-            row[f"{index}.weight_norm"] = measures.norm(layer.W.value)
-        for index in self._activations:
-            layer, output = model.layers[index], model._outputs[index]
-            row[f"{index}.mean"], row[f"{index}.std"] = measures.mean_and_std(output)
-            if isinstance(layer, measures.RELU_FAMILY):
-                row[f"{index}.dead"] = measures.dead_fraction(measures.layer_input(model, index))
-            else:
-                row[f"{index}.saturated"] = measures.saturated_fraction(layer, output)
-            if index not in self.records.activations["start"]:
-                self.records.activations["start"][index] = self._sample(output)
+            row[f"{index}.weight_norm"] = measures.norm(weight.value)
         self._pending = row
         self._before = []
-        for index in self._dense:  # W before the update, in a buffer kept between records
-            value = model.layers[index].W.value
+        for index in self._weighted:  # θ before the update, in a buffer kept between records
+            value = layers[index].parameters()[0].value
             buffer = self._buffers.get(index)
             if buffer is None or buffer.shape != value.shape or buffer.dtype != value.dtype:
                 buffer = self._buffers[index] = np.empty_like(value)
@@ -108,18 +107,18 @@ class TrainingMonitor(Callback):
         if self._before is None:
             return
         row = self._pending
-        for index, before in zip(self._dense, self._before):
-            after = self.trainer.model.layers[index].W.value
-            weight_norm = row[f"{index}.weight_norm"]
-            np.subtract(after, before, out=before)  # the buffer now holds ΔW
-            row[f"{index}.update_ratio"] = measures.norm(before) / max(weight_norm, 1e-30)
+        for index, before in zip(self._weighted, self._before):
+            after = self.run.model.layers[index].parameters()[0].value
+            np.subtract(after, before, out=before)  # the buffer now holds Δθ
+            row[f"{index}.update_ratio"] = measures.norm(before) / max(row[f"{index}.weight_norm"], 1e-30)
         for key, value in row.items():
             self.records.setdefault(key, []).append(value)
-        self._before = None
+        self._before = self._pending = None
 
     def on_train_end(self, logs):
-        model = self.trainer.model
-        if model._outputs and len(model._outputs) == len(model.layers):  # the last forward pass: end of training
-            for index in self._activations:
-                self.records.activations["end"][index] = self._sample(model._outputs[index])
-        self.trainer.history.diagnostics = self.records
+        layers = self.run.model.layers
+        if all(layer.output is not None for layer in layers):  # the last training pass: end of training
+            for index, layer in enumerate(layers):
+                if layer.kind == "activation":
+                    self.records.activations["end"][index] = self._sample(layer.output)
+        self.run.history.diagnostics = self.records
