@@ -33,14 +33,24 @@ class Registry:
 
     def register(self, cls, name: str, *aliases):
         """Register ``cls`` as ``name`` (and ``aliases``), matched in lower case; returns ``cls``."""
-        for key in (name, *aliases):
-            key = key.lower()
-            if key in self._entries and self._entries[key] is not cls:
+        keys = [key.lower() for key in (name, *aliases)]
+        for key in keys:   # every name checked before any is stored
+            known = self._entries.get(key)
+            if known is not None and known is not cls and not _same_definition(known, cls):
                 raise ValueError(f"a {self.kind} named {key!r} is already registered "
-                                 f"({self._entries[key].__name__})")
+                                 f"({known.__module__}.{known.__qualname__})")
+        for key in keys:
+            known = self._entries.get(key)
+            if known is not None and known is not cls:   # the class defined again (a notebook cell run twice)
+                self.unregister(known)
             self._entries[key] = cls
-        self._primary.setdefault(cls, name.lower())
+        self._primary.setdefault(cls, keys[0])
         return cls
+
+    def unregister(self, cls) -> None:
+        """Forget every name of ``cls``."""
+        self._entries = {key: value for key, value in self._entries.items() if value is not cls}
+        self._primary.pop(cls, None)
 
     def __contains__(self, name) -> bool:
         return isinstance(name, str) and name.lower() in self._entries
@@ -64,3 +74,7 @@ class Registry:
         if isinstance(spec, str):
             return self.lookup(spec)(*args, **options)
         raise TypeError(f"{self.argument} must be {self.described}, got {spec!r}")
+
+
+def _same_definition(a, b) -> bool:
+    return a.__module__ == b.__module__ and a.__qualname__ == b.__qualname__

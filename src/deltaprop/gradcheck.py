@@ -102,7 +102,9 @@ def gradcheck(obj, x, target=None, *, loss: Loss | None = None, eps: float = 1e-
 
     Examples
     --------
-    >>> report = gradcheck(Dense(3, 2), np.random.randn(5, 3))
+    >>> import numpy as np
+    >>> import deltaprop as dp
+    >>> report = dp.gradcheck(dp.Dense(3, 2), np.random.default_rng(0).normal(size=(5, 3)))
     >>> report.worst < 1e-6
     True
     """
