@@ -132,7 +132,7 @@ def test_a_full_disk_names_the_file_and_leaves_the_previous_run_whole(tmp_path):
     code, out, err = run_cli("train", "--epochs", "3", "--quiet", "--out", "run", "--overwrite", cwd=tmp_path,
                              preexec_fn=_small_file_limit)
     assert code == 2, (out, err)
-    assert err == "deltaprop: error: cannot write run/model.safetensors: File too large\n"
+    assert err == "deltaprop: error: cannot write run/backup: File too large\n"   # the first file written
     assert contents(tmp_path / "run") == before
     assert no_staging_left(tmp_path)
     code, out, err = run_cli("train", "--epochs", "3", "--quiet", "--out", "fresh", cwd=tmp_path,
@@ -143,11 +143,12 @@ def test_a_full_disk_names_the_file_and_leaves_the_previous_run_whole(tmp_path):
 # ------------------------------------------------------------------------------- 9. signals
 def _start(tmp_path, *args):
     script = os.path.join(os.path.dirname(sys.executable), "deltaprop")
-    process = subprocess.Popen([script, "train", "--data", "mnist1d", "--epochs", "300", "--patience", "0",
+    epochs = [] if "--epochs" in args else ["--epochs", "300"]
+    process = subprocess.Popen([script, "train", "--data", "mnist1d", *epochs, "--patience", "0",
                                 "--out", "run", *args], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True)
     for line in process.stdout:            # wait until training runs: the per-epoch lines have begun
-        if line.startswith("epoch   2/"):
+        if re.match(r"epoch\s+2/", line):
             break
     return process
 
@@ -160,7 +161,8 @@ def test_a_signal_stops_after_the_current_step_and_saves_a_consistent_run(tmp_pa
     out, err = process.communicate(timeout=120)
     assert process.returncode == code, err
     assert "Traceback" not in err
-    assert set(os.listdir(tmp_path / "run")) == RUN_FILES and no_staging_left(tmp_path)
+    # a stopped run is saved whole, with its backup to continue from (deltaprop train --resume run)
+    assert set(os.listdir(tmp_path / "run")) == RUN_FILES | {"backup"} and no_staging_left(tmp_path)
     history = pd.read_csv(tmp_path / "run" / "history.csv")
     assert 1 <= len(history) < 300 and list(history["epoch"]) == list(range(1, len(history) + 1))
     assert history["seconds"].min() > 0.005        # only complete epochs are recorded
@@ -179,7 +181,7 @@ def test_a_second_ctrl_c_while_stopping_prints_no_traceback_and_leaves_no_partia
         process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=120)
     assert process.returncode == 130 and "Traceback" not in err, err
-    assert set(os.listdir(tmp_path / "run")) == RUN_FILES and no_staging_left(tmp_path)
+    assert set(os.listdir(tmp_path / "run")) == RUN_FILES | {"backup"} and no_staging_left(tmp_path)
     dp.load(tmp_path / "run" / "model.safetensors")
 
 
@@ -197,3 +199,65 @@ def test_final_table_names_the_kept_epoch_and_history_counts_as_the_screen(tmp_p
     assert shown == pytest.approx(history.loc[history["epoch"] == kept, "val_loss"].item(), abs=1e-4)
     last_screen_epoch = re.findall(rf"^epoch\s+(\d+)/{300}", out, re.MULTILINE)[-1]
     assert int(last_screen_epoch) == trained
+
+
+# ------------------------------------------------------------------------------- resume (issue: exact resume)
+def _tensors(path):
+    from safetensors.numpy import load_file
+
+    return load_file(path)
+
+
+def _same_tensors(a, b):
+    first, second = _tensors(a), _tensors(b)
+    assert sorted(first) == sorted(second)
+    for name in first:
+        np.testing.assert_array_equal(first[name], second[name], err_msg=name)
+
+
+@pytest.mark.slow
+def test_a_killed_train_resumes_to_the_same_model(tmp_path):
+    options = ["--data", "mnist1d", "--epochs", "12", "--patience", "4", "--quiet"]
+    code, out, err = run_cli("train", *options, "--out", "full", cwd=tmp_path)
+    assert code == 0, err
+    script = os.path.join(os.path.dirname(sys.executable), "deltaprop")
+    process = subprocess.Popen([script, "train", *options, "--out", "killed"], cwd=tmp_path, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    backup = tmp_path / ".killed.partial" / "backup" / "backup.safetensors"
+    while not backup.exists():
+        assert process.poll() is None, "the run ended before its first backup"
+        time.sleep(0.01)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert not (tmp_path / "killed").exists()
+    code, out, err = run_cli("train", "--resume", "killed", cwd=tmp_path)
+    assert code == 0, err
+    assert "resuming killed from its backup" in out
+    _same_tensors(tmp_path / "full" / "model.safetensors", tmp_path / "killed" / "model.safetensors")
+    assert set(os.listdir(tmp_path / "killed")) == RUN_FILES and no_staging_left(tmp_path)
+    code, out, err = run_cli("train", "--resume", "killed", cwd=tmp_path)
+    assert code == 2 and "that run finished; there is nothing to resume" in err and out == ""
+
+
+@pytest.mark.slow
+def test_ctrl_c_says_how_to_resume_and_resume_continues_the_saved_run(tmp_path):
+    options = ["--data", "mnist1d", "--epochs", "30", "--patience", "0", "--quiet"]
+    code, out, err = run_cli("train", *options, "--out", "full", cwd=tmp_path)
+    assert code == 0, err
+    process = _start(tmp_path, "--epochs", "30")       # mnist1d, patience 0, --out run
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 130
+    assert "continue it with: deltaprop train --resume run" in out
+    assert os.path.isdir(tmp_path / "run" / "backup")
+    code, out, err = run_cli("train", "--resume", "run", cwd=tmp_path)
+    assert code == 0, err
+    _same_tensors(tmp_path / "full" / "model.safetensors", tmp_path / "run" / "model.safetensors")
+    assert set(os.listdir(tmp_path / "run")) == RUN_FILES
+
+
+def test_resume_takes_no_other_option(tmp_path):
+    code, out, err = run_cli("train", "--resume", "run", "--lr", "0.1", cwd=tmp_path)
+    assert code == 2 and "--resume continues a run with its own settings; leave out --lr" in err
+    code, out, err = run_cli("train", "--resume", "nowhere", cwd=tmp_path)
+    assert code == 2 and "no interrupted run there" in err

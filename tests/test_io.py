@@ -145,9 +145,10 @@ def test_save_refuses_a_folder_and_a_missing_folder(tmp_path):
 
 # ------------------------------------------------------------------------------ malformed files
 def _valid_parts(model):
-    from deltaprop.io import _tensors_and_metadata
+    from deltaprop.io import _tensors_and_header
 
-    return _tensors_and_metadata(model, None, None)
+    tensors, header = _tensors_and_header(model, None, None)
+    return {name: value.copy() for name, value in tensors.items()}, {"deltaprop": json.dumps(header)}
 
 
 def _write(tmp_path, tensors, metadata):

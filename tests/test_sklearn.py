@@ -400,3 +400,40 @@ def test_the_glass_box_behind_the_estimator(iris, tmp_path):
     dp.save(model, tmp_path / "m.safetensors")
     probabilities = dp.Softmax().forward(dp.load(tmp_path / "m.safetensors").predict(X))
     np.testing.assert_allclose(probabilities, estimator.predict_proba(X), rtol=1e-6)
+
+
+# ------------------------------------------------------------------------ resume (issue: exact resume)
+class InterruptAt(dp.Callback):
+    """Ctrl-C at the start of an epoch (or never)."""
+
+    def __init__(self, epoch=None):
+        self.epoch = epoch
+
+    def on_epoch_begin(self, epoch, logs):
+        if epoch == self.epoch:
+            raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("save_freq", ["epoch", 5])
+@pytest.mark.parametrize("options", [dict(solver="adam", early_stopping=True, n_iter_no_change=4),
+                                     dict(solver="sgd", learning_rate="adaptive", tol=1e-2, n_iter_no_change=2,
+                                          dropout=0.1)])
+def test_an_estimator_interrupted_and_fitted_again_with_its_backup_ends_as_an_uninterrupted_one(
+        tmp_path, iris, save_freq, options):
+    X, y = iris
+
+    def estimator(stop_at, backup):
+        return MLPClassifier(hidden_layer_sizes=(12,), max_iter=40, random_state=0, batch_size=32,
+                             callbacks=[InterruptAt(stop_at), dp.BackupAndRestore(backup, save_freq=save_freq)],
+                             **options)
+
+    reference = estimator(None, tmp_path / "a").fit(X, y)
+    with pytest.warns(UserWarning, match="Training interrupted by user"):
+        estimator(4, tmp_path / "b").fit(X, y)
+    assert (tmp_path / "b" / "backup.safetensors").exists()
+    resumed = estimator(None, tmp_path / "b").fit(X, y)
+    for got, want in zip(resumed.coefs_ + resumed.intercepts_, reference.coefs_ + reference.intercepts_):
+        np.testing.assert_array_equal(got, want)
+    for name in ("loss_curve_", "validation_scores_", "best_loss_", "best_validation_score_", "n_iter_", "t_"):
+        assert getattr(resumed, name) == getattr(reference, name), name
+    assert not (tmp_path / "b").exists()     # removed when it converged or reached max_iter

@@ -18,7 +18,7 @@ from .optim import (
     RMSprop, Schedule, StepDecay, clip_grad_norm, clip_grad_value,
 )
 from .training import (
-    BestOf, Callback, Diagnostics, EarlyStopping, History, LambdaCallback, StopAtTarget, TerminateOnNaN,
+    BackupAndRestore, BackupError, BestOf, Callback, Diagnostics, EarlyStopping, History, LambdaCallback, StopAtTarget, TerminateOnNaN,
     TrainingMonitor, TrainingRun, evaluate, fit, fit_best_of, train_step,
 )
 from .parameter import Parameter
@@ -37,7 +37,7 @@ __all__ = [
     "Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "clip_grad_norm", "clip_grad_value",
     "Schedule", "StepDecay", "ExponentialDecay", "CosineAnnealing", "LinearWarmup", "ReduceLROnPlateau",
     "fit", "evaluate", "train_step", "fit_best_of", "BestOf", "History", "TrainingRun", "Callback", "EarlyStopping",
-    "StopAtTarget", "TerminateOnNaN", "LambdaCallback",
+    "StopAtTarget", "TerminateOnNaN", "LambdaCallback", "BackupAndRestore", "BackupError",
     "save", "load", "load_checkpoint", "Checkpoint", "ModelFileError", "Preprocessor", "datasets",
     "diagnose", "Finding", "TrainingMonitor", "Diagnostics",
 ]

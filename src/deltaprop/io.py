@@ -17,15 +17,12 @@ the architecture. Any problem raises :class:`ModelFileError`.
 """
 from __future__ import annotations
 
-import json
 import os
-import struct
-import tempfile
 from dataclasses import dataclass
 
 import numpy as np
 
-from ._files import default_mode
+from . import tensorfile
 from .errors import ModelFileError
 from .layers import LAYERS
 from .optim import OPTIMIZERS
@@ -33,7 +30,6 @@ from .preprocessing import Preprocessor
 
 FORMAT = "deltaprop-model"
 FORMAT_VERSION = 1
-METADATA_KEY = "deltaprop"
 OPTIMIZER_PREFIX = "optimizer/"
 DTYPES = {"float32": np.float32, "float64": np.float64}
 
@@ -61,15 +57,15 @@ def architecture(model) -> list:
     return entries
 
 
-def _tensors_and_metadata(model, optimizer, step, info=None) -> tuple[dict, dict]:
+def _tensors_and_header(model, optimizer, step, info=None) -> tuple[dict, dict]:
     from . import __version__
 
     tensors = {}
     for index, layer in enumerate(model.layers):
         for param in layer.parameters():
-            tensors[param.name] = np.ascontiguousarray(param.value)
+            tensors[param.name] = param.value
         for key, value in layer.state().items():
-            tensors[f"{index}.{key}"] = np.ascontiguousarray(value)
+            tensors[f"{index}.{key}"] = value
     header = {
         "format": FORMAT, "format_version": FORMAT_VERSION, "deltaprop_version": __version__,
         "dtype": np.dtype(model.dtype).name, "architecture": architecture(model),
@@ -81,7 +77,7 @@ def _tensors_and_metadata(model, optimizer, step, info=None) -> tuple[dict, dict
         for param_name, state in state_dict["state"].items():
             for key, value in state.items():
                 if isinstance(value, np.ndarray):
-                    tensors[f"{OPTIMIZER_PREFIX}{param_name}/{key}"] = np.ascontiguousarray(value)
+                    tensors[f"{OPTIMIZER_PREFIX}{param_name}/{key}"] = value
                 else:
                     steps.setdefault(param_name, {})[key] = value
         header["optimizer"] = {"type": state_dict["type"], "lr": state_dict["lr"],
@@ -90,7 +86,7 @@ def _tensors_and_metadata(model, optimizer, step, info=None) -> tuple[dict, dict
         header["step"] = int(step)
     if info:
         header["info"] = info
-    return tensors, {METADATA_KEY: json.dumps(header)}
+    return tensors, header
 
 
 def save(model, path, *, optimizer=None, step: int | None = None, info: dict | None = None) -> None:
@@ -102,95 +98,22 @@ def save(model, path, *, optimizer=None, step: int | None = None, info: dict | N
     fsynced and renamed over ``path``. An interrupted save leaves any earlier file at ``path``
     untouched and no partial file behind.
     """
-    from safetensors.numpy import save as safetensors_bytes
-
     from .model import Sequential
 
     if not isinstance(model, Sequential):
         raise TypeError(f"model must be a deltaprop Sequential, got {type(model).__name__}")
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise ValueError(f"cannot save to {path}: folder {folder} does not exist")
-    if os.path.isdir(path):
-        raise ValueError(f"cannot save to {path}: it is a folder")
-    tensors, metadata = _tensors_and_metadata(model, optimizer, step, info)
-    data = safetensors_bytes(tensors, metadata=metadata)
-    handle, temporary = tempfile.mkstemp(prefix=".deltaprop-", suffix=".tmp", dir=folder)
-    try:
-        os.chmod(temporary, default_mode())
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
-    _fsync_folder(folder)
-
-
-def _fsync_folder(folder: str) -> None:
-    """Make the rename itself durable (where the platform allows opening a folder)."""
-    try:
-        descriptor = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(descriptor)
-    except OSError:
-        pass
-    finally:
-        os.close(descriptor)
+    tensorfile.write(path, *_tensors_and_header(model, optimizer, step, info))
 
 
 # ---------------------------------------------------------------------------------------- load
 def _read(path: str) -> tuple[dict, dict]:
-    """The header metadata (parsed) and the tensors of a safetensors file, checked for shape."""
-    from safetensors.numpy import load as safetensors_load
-
-    if not os.path.exists(path):
-        raise ModelFileError(f"{path}: no such file")
-    if os.path.isdir(path):
-        raise ModelFileError(f"{path}: is a folder, not a model file")
-    with open(path, "rb") as file:
-        data = file.read()
-    if len(data) == 0:
-        raise ModelFileError(f"{path}: the file is empty")
-    if len(data) < 8:
-        raise ModelFileError(f"{path}: only {len(data)} bytes, too short to be a safetensors file")
-    (header_length,) = struct.unpack("<Q", data[:8])
-    if header_length > len(data) - 8:
-        raise ModelFileError(f"{path}: header length {header_length} runs past the end of the file "
-                             f"({len(data)} bytes): truncated, or not a safetensors file")
-    try:
-        header_text = data[8:8 + header_length].decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ModelFileError(f"{path}: the header is not UTF-8 text (byte {exc.start}): not a safetensors file") \
-            from None
-    try:
-        header = json.loads(header_text)
-    except json.JSONDecodeError as exc:
-        raise ModelFileError(f"{path}: the header is not valid JSON ({exc.msg} at character {exc.pos})") from None
-    if not isinstance(header, dict):
-        raise ModelFileError(f"{path}: the header is not a JSON object")
-    metadata = header.get("__metadata__") or {}
-    if not isinstance(metadata, dict) or METADATA_KEY not in metadata:
-        raise ModelFileError(f"{path}: a safetensors file without deltaprop metadata (not a deltaprop model)")
-    try:
-        header = json.loads(metadata[METADATA_KEY])
-    except (TypeError, json.JSONDecodeError) as exc:
-        raise ModelFileError(f"{path}: the deltaprop metadata is not valid JSON ({exc})") from None
-    if not isinstance(header, dict) or header.get("format") != FORMAT:
+    """The header (parsed and checked to describe a model) and the tensors of a model file."""
+    header, tensors = tensorfile.read(path, ModelFileError, "model file")
+    if header.get("format") != FORMAT:
         raise ModelFileError(f"{path}: the deltaprop metadata does not describe a model (format {FORMAT!r})")
     if header.get("format_version") != FORMAT_VERSION:
         raise ModelFileError(f"{path}: model format version {header.get('format_version')!r} is not supported "
                              f"(this deltaprop reads version {FORMAT_VERSION})")
-    try:
-        tensors = safetensors_load(data)
-    except Exception as exc:  # the safetensors library raises its own types for every malformed layout
-        raise ModelFileError(f"{path}: invalid safetensors data: {exc}") from None
     return header, tensors
 
 

@@ -21,6 +21,7 @@ TRAIN_EXAMPLES = """examples:
   deltaprop train --data prices.csv.gz --drop id --keep city   leave out / keep text columns
   deltaprop train --config runs/pets/config.toml --lr 3e-3    a run's settings again, one changed
   deltaprop train --data diabetes --optimizer sgd --lr 0.01 --clip-norm 1.0
+  deltaprop train --resume runs/pets                        continue a killed or interrupted run
 
 settings marked [auto] follow the size of the data: with fewer than 1,000 training rows, batch 16,
 validation share 0.2, at most 300 epochs, patience 20 and dropout 0.1; otherwise batch 32, 0.1, 100, 10
@@ -71,6 +72,7 @@ def _train_options(parser) -> None:
     add("--dtype", choices=["float32", "float64"], help="[float32]")
     add("--out", help="output folder [runs/<dataset>-<timestamp>]")
     add("--overwrite", action="store_true", help="replace the run already in --out")
+    add("--resume", metavar="RUN_DIR", help="continue a run that was killed or stopped, with its own settings")
     add("--config", help="a config.toml written by an earlier run; options given here override it")
     add("--quiet", action="store_true", help="no progress bar or per-epoch lines")
     add("--diagnose", action="store_true",

@@ -10,6 +10,11 @@ the final path, never the staging one.
 Default names (``runs/<data>-<YYYYmmdd-HHMMSS>``) get a ``-2``, ``-3`` … suffix when taken, and
 creating the staging folder is what claims a name, so two runs started in the same second
 never share one.
+
+While training, the staging folder holds the run's settings (``config.toml``) and its backup
+(``backup/``): a killed run leaves them there, and ``deltaprop train --resume runs/NAME`` continues it.
+A run stopped by Ctrl-C or SIGTERM is saved with its backup inside (``runs/NAME/backup/``), which
+``--resume`` takes back into a staging folder before training on.
 """
 from __future__ import annotations
 
@@ -23,6 +28,8 @@ from ..errors import InputError, shorten
 #: the files (and folders) a run folder may hold; anything else means it is not a run folder
 RUN_FILES = {"model.safetensors", "history.csv", "curves.png", "config.toml", "diagnostics.csv",
              "activations.npz", "findings.json", "report.html", "backup"}
+BACKUP = "backup"
+BACKUP_FILE = "backup.safetensors"
 PARTIAL = ".partial"
 
 
@@ -92,8 +99,9 @@ class RunFolder:
                 os.mkdir(staging_path(candidate))
             except FileExistsError:
                 if self.explicit:
-                    raise InputError(f"--out {self.final}: another run is being written there (or an interrupted "
-                                     f"one left {staging_path(candidate)}; remove that folder)") from None
+                    raise InputError(f"--out {self.final}: another run is being written there, or a killed one left "
+                                     f"{staging_path(candidate)}: continue it with deltaprop train --resume "
+                                     f"{self.final}, or remove that folder") from None
                 continue
             self.final, self.staging = candidate, staging_path(candidate)
             return self.staging
@@ -130,10 +138,38 @@ class RunFolder:
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
 
-    def discard(self) -> None:
-        """Remove the staging folder (after a failure): the destination is left as it was."""
+    def discard(self, keep_backup: bool = True) -> bool:
+        """After a failure: remove the staging folder, unless it holds a backup to resume from (and
+        ``keep_backup``). The destination is left as it was. Returns True when a backup was kept."""
         if self.staging is not None:
+            if keep_backup and self.has_backup():
+                return True
             shutil.rmtree(self.staging, ignore_errors=True)
             self.staging = None
         if self.created_parent is not None and not os.listdir(self.created_parent):
             os.rmdir(self.created_parent)
+        return False
+
+    def has_backup(self) -> bool:
+        return self.staging is not None and os.path.isfile(os.path.join(self.staging, BACKUP, BACKUP_FILE))
+
+    @classmethod
+    def resuming(cls, run_dir: str) -> "RunFolder":
+        """The folder of a run to continue: its staging folder (a killed run), or a saved run's backup moved into
+        a new staging folder (a run stopped by Ctrl-C). The continued run replaces the saved one when done."""
+        folder = cls.__new__(cls)
+        folder.explicit, folder.overwrite, folder.created_parent = True, True, None
+        folder.final = os.path.normpath(run_dir)
+        staging = staging_path(folder.final)
+        if os.path.isdir(os.path.join(staging, BACKUP)):
+            folder.staging = staging
+        elif os.path.isdir(os.path.join(folder.final, BACKUP)):
+            os.mkdir(staging)
+            os.rename(os.path.join(folder.final, BACKUP), os.path.join(staging, BACKUP))
+            shutil.copy2(os.path.join(folder.final, "config.toml"), os.path.join(staging, "config.toml"))
+            folder.staging = staging
+        elif holds_a_run(folder.final):
+            raise InputError(f"--resume {run_dir}: that run finished; there is nothing to resume")
+        else:
+            raise InputError(f"--resume {run_dir}: no interrupted run there (no backup in {run_dir} or {staging})")
+        return folder

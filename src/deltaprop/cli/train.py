@@ -7,6 +7,7 @@ the splits before anything is written, and the run folder appears only complete 
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
 
@@ -14,7 +15,7 @@ from ..errors import InputError
 from ..training.callbacks import TerminateOnNaN
 from . import config as run_config
 from .notes import note, unseen_notice, warn
-from .run_folder import RunFolder, check_out
+from .run_folder import BACKUP, RunFolder, check_out, staging_path
 from .tables import print_table
 
 #: "auto" settings: with fewer than SMALL_TABLE training rows, more epochs of smaller batches, a larger
@@ -239,7 +240,9 @@ def run(args) -> int:
     from .. import datasets
     from ..datasets.split import resolve_task
 
-    settings = run_config.resolve(args)
+    from . import TrainingFailed
+
+    settings = resume_settings(args) if args.resume else run_config.resolve(args)
     check_settings(settings)
     if args.out is not None:
         check_out(args.out, args.overwrite)
@@ -256,7 +259,7 @@ def run(args) -> int:
     for line in describe_data(table, split, len(val_rows)):
         print(line)
     data_notices(table, split)
-    folder = RunFolder(args.out, table.name, args.overwrite)
+    folder = RunFolder(args.out, table.name, args.overwrite) if not args.resume else None
 
     normalization = None if settings["normalization"] == "none" else settings["normalization"]
     model = dp.mlp([pre.n_inputs, *hidden, pre.n_outputs], activation=settings["activation"],
@@ -272,6 +275,7 @@ def run(args) -> int:
         early_stopping = dp.EarlyStopping(monitor="val_loss", patience=settings["patience"])
     stopper = FailOnNaN(settings)
     extra_callbacks, after_training = [], None
+    folder = folder or RunFolder.resuming(args.resume)
     if settings["diagnose"]:
         from .diagnose import attach
         extra_callbacks, after_training = attach(model, split, loss_name, folder)
@@ -283,14 +287,24 @@ def run(args) -> int:
     from .signals import StopOnSignal, graceful
 
     with graceful() as stop_request, np.errstate(all="ignore"):
-        folder.stage()
+        if folder.staging is None:
+            folder.stage()
+        resume_hint = f"deltaprop train --resume {folder.final}"
         try:
-            history = model.fit(
-                split.X_train[in_training], split.y_train[in_training], loss=loss_name, optimizer=optimizer,
-                epochs=settings["epochs"], batch_size=settings["batch_size"], validation_data=validation,
-                metrics=metrics, clip_norm=settings["clip_norm"], seed=settings["seed"],
-                callbacks=[c for c in (early_stopping, stopper, StopOnSignal(stop_request)) if c] + extra_callbacks,
-                verbose=0 if args.quiet else 1)
+            with folder.writing("config.toml") as path:   # what --resume reads if this run is killed
+                run_config.write_toml(settings, path)
+            backup = dp.BackupAndRestore(folder.path(BACKUP))
+            if args.resume:
+                print(f"resuming {folder.final} from its backup")
+            else:
+                note(f"backing up every epoch; if this run is killed, continue it with: {resume_hint}")
+            with folder.writing(BACKUP):   # the only file written while training: its errors name the run's backup
+                history = model.fit(
+                    split.X_train[in_training], split.y_train[in_training], loss=loss_name, optimizer=optimizer,
+                    epochs=settings["epochs"], batch_size=settings["batch_size"], validation_data=validation,
+                    metrics=metrics, clip_norm=settings["clip_norm"], seed=settings["seed"],
+                    callbacks=[c for c in (early_stopping, stopper, StopOnSignal(stop_request)) if c]
+                    + extra_callbacks + [backup], verbose=0 if args.quiet else 1)
             if history.message and args.quiet:
                 print(history.message)
             rows = result_rows(history, early_stopping)
@@ -304,14 +318,40 @@ def run(args) -> int:
             if after_training is not None:
                 written += after_training(history)
             folder.commit()
+        except TrainingFailed:
+            folder.discard(keep_backup=False)   # resuming would only diverge again
+            raise
         except BaseException:
-            folder.discard()
+            if folder.discard():
+                warn(f"the run stopped before it was saved; continue it with: {resume_hint}")
             raise
     print(f"wrote {folder.final}/: {', '.join(written)}")
     if stop_request.signum is not None:
-        print(f"stopped early by a signal; the run so far is in {folder.final}/")
+        name = "Ctrl-C" if stop_request.exit_code == 130 else "SIGTERM"
+        print(f"stopped by {name}: the run so far is in {folder.final}/; continue it with: {resume_hint}")
         return stop_request.exit_code
     return 0
+
+
+def resume_settings(args) -> dict:
+    """The settings a run recorded (in its staging folder if it was killed, else in its folder); no other
+    option may be given, since the run must continue as it began."""
+    given = [key for key in run_config.SETTINGS if getattr(args, key, None) not in (None, False, [])]
+    given += [name for name in ("out", "config") if getattr(args, name, None) is not None]
+    if given or args.overwrite:
+        shown = ", ".join("--" + key.replace("_", "-") for key in given + (["overwrite"] if args.overwrite else []))
+        raise InputError(f"--resume continues a run with its own settings; leave out {shown}")
+    run_dir = os.path.normpath(args.resume)
+    staging = staging_path(run_dir)
+    if os.path.isdir(os.path.join(staging, BACKUP)):          # killed
+        path = os.path.join(staging, "config.toml")
+    elif os.path.isdir(os.path.join(run_dir, BACKUP)):        # stopped by a signal, and saved
+        path = os.path.join(run_dir, "config.toml")
+    elif os.path.isfile(os.path.join(run_dir, "config.toml")):
+        raise InputError(f"--resume {args.resume}: that run finished; there is nothing to resume")
+    else:
+        raise InputError(f"--resume {args.resume}: no interrupted run there (no backup in {run_dir} or {staging})")
+    return {**run_config.DEFAULTS, **run_config.read_toml(path)}
 
 
 def write_run(folder, model, optimizer, history, settings, info, data_name, hidden, loss_name) -> list:

@@ -23,6 +23,13 @@ class Schedule:
     def reset(self) -> None:
         """Forget what was observed (called when training begins)."""
 
+    def state_dict(self) -> dict:
+        """What the schedule has observed, for a backup of the run ({} for schedules of the epoch alone)."""
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Take back what :meth:`state_dict` gave."""
+
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.startswith("_"))
         return f"{type(self).__name__}({args})"
@@ -104,6 +111,13 @@ class LinearWarmup(Schedule):
         if self.after is not None:
             self.after.reset()
 
+    def state_dict(self):
+        return {"after": self.after.state_dict() if self.after is not None else {}}
+
+    def load_state_dict(self, state):
+        if self.after is not None:
+            self.after.load_state_dict(state["after"])
+
 
 class ReduceLROnPlateau(Schedule):
     """Multiply the lr by ``factor`` when ``monitor`` has not improved for ``patience`` epochs.
@@ -132,6 +146,14 @@ class ReduceLROnPlateau(Schedule):
         self._best = math.inf if self.mode == "min" else -math.inf
         self._bad_epochs = 0
         self._cooldown_left = 0
+
+    def state_dict(self):
+        return {"scale": self._scale, "best": self._best, "bad_epochs": self._bad_epochs,
+                "cooldown_left": self._cooldown_left}
+
+    def load_state_dict(self, state):
+        self._scale, self._best = state["scale"], state["best"]
+        self._bad_epochs, self._cooldown_left = state["bad_epochs"], state["cooldown_left"]
 
     def lr(self, epoch, base_lr):
         return max(base_lr * self._scale, self.min_lr)

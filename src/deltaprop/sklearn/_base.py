@@ -30,7 +30,7 @@ from ..layers.activations import is_activation
 from ..training.callbacks import Callback
 from ..training.history import History
 from ..training.monitor import TrainingMonitor
-from ..training.trainer import TrainingRun, resolve_monitor
+from ..training.trainer import EpochProgress, TrainingRun, resolve_monitor
 from . import objective
 
 #: scikit-learn's activation names that differ from deltaprop's
@@ -315,26 +315,35 @@ class BaseMLP(BaseEstimator):
             batch_size = int(np.clip(self.batch_size, 1, n_samples))
         if model.needs_batch_statistics() and n_samples % batch_size == 1 and n_samples > 1:
             batch_size += 1   # BatchNorm cannot normalize a last batch of one sample
-        callbacks = list(self.callbacks or ())
+        callbacks = [EstimatorProgress(self), *(self.callbacks or ())]
         monitor = resolve_monitor(self.monitor)
         if monitor is not None:
-            callbacks.insert(0, monitor)
-        run = TrainingRun(model, None, optimizer, self.history_)
+            callbacks.insert(1, monitor)
+        callbacks.sort(key=lambda callback: callback.restores_runs)   # BackupAndRestore last, as in dp.fit
+        settings = {name: repr(value) for name, value in self.get_params().items()
+                    if name not in ("callbacks", "monitor", "verbose", "warm_start")}
+        run = TrainingRun(model, None, optimizer, self.history_, rng=rng, callbacks=callbacks,
+                          settings={**settings, "batch": batch_size, "incremental": incremental},
+                          data=(X, y, X_val, y_val))
         model.seed_generators(rng)
         self.n_iter_ = 0   # per call, as scikit-learn counts it (t_ keeps counting the samples seen)
+        self.history_.stop_reason, self.history_.message = "completed", ""
         for callback in callbacks:
             callback.set_run(run)
-            callback.on_train_begin({})
+            callback.on_train_begin({})   # BackupAndRestore may put back a run's state and position here
+        n_batches = -(-n_samples // batch_size)
         try:
-            for _ in range(self.max_iter):
+            while self.n_iter_ < self.max_iter and self.history_.stop_reason == "completed":
                 epoch = self.history_.epochs
                 started, epoch_lr = time.perf_counter(), optimizer.lr
-                for callback in callbacks:
-                    callback.on_epoch_begin(epoch, {"epoch": epoch, "lr": epoch_lr})
-                order = rng.permutation(n_samples) if self.shuffle else np.arange(n_samples)
-                accumulated = 0.0
-                for batch, start in enumerate(range(0, n_samples, batch_size)):
-                    index = order[start:start + batch_size]
+                if run.progress is None or run.progress.epoch != epoch:
+                    for callback in callbacks:
+                        callback.on_epoch_begin(epoch, {"epoch": epoch, "lr": epoch_lr})
+                    run.progress = EpochProgress(epoch, rng.permutation(n_samples) if self.shuffle
+                                                 else np.arange(n_samples))
+                state = run.progress
+                for batch in range(state.batch, n_batches):
+                    index = state.order[batch * batch_size:(batch + 1) * batch_size]
                     weights = None if sample_weight is None else sample_weight[index]
                     value = objective.backprop(model, rows(X, index), y[index], weights, self.alpha,
                                                self.out_activation_)
@@ -344,48 +353,58 @@ class BaseMLP(BaseEstimator):
                     if run.stop:
                         break
                     optimizer.step(params)
-                    accumulated += value * len(index)
+                    run.step += 1
+                    state.batch, state.loss_sum, state.seen = batch + 1, state.loss_sum + value * len(index), \
+                        state.seen + len(index)
                     for callback in callbacks:
                         callback.on_batch_end(batch, logs)
-                if run.stop and self.history_.stop_reason == "non_finite":
+                    if run.stop:
+                        break
+                if run.stop and state.seen < n_samples:
                     break
-                self.n_iter_ += 1
-                self.loss_ = accumulated / n_samples
-                self.t_ += n_samples
-                self.loss_curve_.append(self.loss_)
-                if self.verbose:
-                    print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
-                self._update_no_improvement_count(X_val, y_val, weight_val)
-                if self.solver == "sgd" and self.learning_rate == "invscaling":
-                    optimizer.lr = self.learning_rate_init / (self.t_ + 1) ** self.power_t
+                self._end_of_epoch(state.loss_sum / n_samples, n_samples, optimizer, (X_val, y_val, weight_val))
                 logs = {"epoch": epoch, "loss": self.loss_, "lr": epoch_lr}
                 if watching:
                     logs[f"val_{self._score_name}"] = self.validation_scores_[-1]
                 logs["seconds"] = time.perf_counter() - started
+                run.progress = None
                 self.history_.append(logs)
                 for callback in callbacks:
                     callback.on_epoch_end(epoch, logs)
-                if run.stop:
+                if run.stop or incremental:
                     break
-                if self._no_improvement_count > self.n_iter_no_change:
-                    what = "Validation score" if watching else "Training loss"
-                    message = (f"{what} did not improve more than tol={self.tol:f} for {self.n_iter_no_change} "
-                               "consecutive epochs.")
-                    if self._stop_or_slow_down(optimizer, message):
-                        break
-                    self._no_improvement_count = 0
-                if incremental:
-                    break
-                if self.n_iter_ == self.max_iter:
-                    warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the "
-                                  "optimization hasn't converged yet.", ConvergenceWarning)
+            if self.n_iter_ == self.max_iter and self.history_.stop_reason == "completed" and not incremental:
+                warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the "
+                              "optimization hasn't converged yet.", ConvergenceWarning)
         except KeyboardInterrupt:
+            self.history_.stop_reason = "interrupted"
             warnings.warn("Training interrupted by user.")
         finally:
             for callback in callbacks:
                 callback.on_train_end({})
         if watching and getattr(self, "_best_weights", None) is not None:
             run.restore(self._best_weights)   # the weights of the best validation score
+
+    def _end_of_epoch(self, loss: float, n_samples: int, optimizer, validation) -> None:
+        """scikit-learn's bookkeeping after an epoch: the loss curve, the samples seen, the no-improvement count,
+        the learning-rate rules, and whether the run converged (then ``history_.stop_reason = "converged"``)."""
+        self.n_iter_ += 1
+        self.loss_ = loss
+        self.t_ += n_samples
+        self.loss_curve_.append(self.loss_)
+        if self.verbose:
+            print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
+        self._update_no_improvement_count(*validation)
+        if self.solver == "sgd" and self.learning_rate == "invscaling":
+            optimizer.lr = self.learning_rate_init / (self.t_ + 1) ** self.power_t
+        if self._no_improvement_count > self.n_iter_no_change:
+            what = "Validation score" if validation[0] is not None else "Training loss"
+            message = (f"{what} did not improve more than tol={self.tol:f} for {self.n_iter_no_change} consecutive "
+                       "epochs.")
+            if self._stop_or_slow_down(optimizer, message):
+                self.history_.stop_reason, self.history_.message = "converged", message
+            else:
+                self._no_improvement_count = 0
 
     def _stop_or_slow_down(self, optimizer, message: str) -> bool:
         """scikit-learn's rule: stop, except with SGD and learning_rate='adaptive', which divides the learning
@@ -446,3 +465,21 @@ class BaseMLP(BaseEstimator):
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "model_")
 
+
+
+class EstimatorProgress(Callback):
+    """The estimator's own progress — loss curve, samples seen, no-improvement count, best scores and weights —
+    as a callback's state, so that BackupAndRestore backs it up and puts it back with the rest of the run."""
+
+    FIELDS = ("n_iter_", "t_", "loss_", "loss_curve_", "best_loss_", "_no_improvement_count", "validation_scores_",
+              "best_validation_score_", "_best_weights")
+
+    def __init__(self, estimator):
+        self.estimator = estimator
+
+    def state_dict(self) -> dict:
+        return {name: getattr(self.estimator, name, None) for name in self.FIELDS}
+
+    def load_state_dict(self, state: dict) -> None:
+        for name, value in state.items():
+            setattr(self.estimator, name, value)

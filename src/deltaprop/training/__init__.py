@@ -5,6 +5,7 @@ of this package, attached to the model class here: the model (core) never import
 above it, and ``model.fit(X, y, …)`` reads as users of Keras and scikit-learn expect.
 """
 from ..model import Sequential
+from .backup import BackupAndRestore, BackupError
 from .best_of import BestOf, fit_best_of
 from .callbacks import Callback, EarlyStopping, LambdaCallback, StopAtTarget, TerminateOnNaN
 from .history import History
@@ -17,7 +18,7 @@ Sequential.fit = fit
 Sequential.evaluate = evaluate
 
 __all__ = [
-    "fit", "evaluate", "train_step", "fit_best_of", "BestOf", "History", "TrainingRun", "Callback", "EarlyStopping",
+    "fit", "evaluate", "train_step", "BackupAndRestore", "BackupError", "fit_best_of", "BestOf", "History", "TrainingRun", "Callback", "EarlyStopping",
     "StopAtTarget", "TerminateOnNaN", "LambdaCallback", "Metric", "Accuracy", "MeanSquaredError",
     "MeanAbsoluteError", "R2", "TrainingMonitor", "Diagnostics",
 ]

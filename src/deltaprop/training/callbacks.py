@@ -23,9 +23,19 @@ class Callback:
     """Base class; ``self.run`` (model, optimizer, loss, history, stop flag) is set by fit."""
 
     run = None
+    #: True for a callback that saves and restores the whole run (BackupAndRestore): fit calls it last
+    restores_runs = False
 
     def set_run(self, run) -> None:
         self.run = run
+
+    def state_dict(self) -> dict:
+        """What the callback has counted and kept (arrays, numbers, strings, lists, dicts), for a backup of
+        the run; restored by :meth:`load_state_dict` after ``on_train_begin``. Stateless callbacks keep {}."""
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Take back what :meth:`state_dict` gave (called after ``on_train_begin`` when a run resumes)."""
 
     def on_train_begin(self, logs: dict) -> None: ...
     def on_train_end(self, logs: dict) -> None: ...
@@ -96,6 +106,13 @@ class EarlyStopping(Callback):
         self.restored_epoch = None  # the epoch whose weights were put back when training ended
         self.wait = 0
 
+    def state_dict(self) -> dict:
+        return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait, "best_weights": self.best_weights}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.best, self.best_epoch, self.wait = state["best"], state["best_epoch"], state["wait"]
+        self.best_weights = state["best_weights"]
+
     def _improved(self, value: float) -> bool:
         if self.mode == "min":
             return value < self.best - self.min_delta
@@ -153,6 +170,9 @@ class TerminateOnNaN(Callback):
         self.epoch = None   # 0-based epoch and batch of the step where it appeared
         self.batch = None
         self._finite_weights = self.run.snapshot()
+
+    def load_state_dict(self, state: dict) -> None:
+        self._finite_weights = self.run.snapshot()   # the restored weights are finite
 
     def _halt(self, where: str, epoch: int, batch: int, restore: bool) -> None:
         if restore:

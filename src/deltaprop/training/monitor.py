@@ -60,6 +60,21 @@ class TrainingMonitor(Callback):
         self._before = None      # θ before the update, for ‖Δθ‖
         self._buffers = {}
 
+    def state_dict(self) -> dict:
+        return {"records": dict(self.records), "layer_names": {str(k): v for k, v in self.records.layer_names.items()},
+                "activations": {when: {str(k): v for k, v in samples.items()}
+                                for when, samples in self.records.activations.items()},
+                "step": self._step, "epoch": self._epoch, "rng": self._rng.bit_generator.state}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.records.clear()
+        self.records.update(state["records"])
+        self.records.layer_names = {int(k): v for k, v in state["layer_names"].items()}
+        self.records.activations = {when: {int(k): v for k, v in samples.items()}
+                                    for when, samples in state["activations"].items()}
+        self._step, self._epoch = state["step"], state["epoch"]
+        self._rng.bit_generator.state = state["rng"]
+
     def on_train_begin(self, logs):
         model = self.run.model
         self._weighted = [i for i, layer in enumerate(model.layers) if layer.parameters()]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -18,15 +19,39 @@ from .progress import Progress
 from .step import train_step
 
 
-class TrainingRun:
-    """What callbacks see of a run (``callback.run``): the model, loss, optimizer, history, and the ``stop`` flag."""
+@dataclass
+class EpochProgress:
+    """Where the loop is within an epoch — what a backup taken mid-epoch keeps to resume exactly there."""
 
-    def __init__(self, model, loss, optimizer, history):
+    epoch: int
+    order: np.ndarray            # the epoch's shuffled row order
+    batch: int = 0               # the next batch to train on
+    loss_sum: float = 0.0        # Σ batch loss · batch size so far
+    seen: int = 0                # rows trained on so far
+    predictions: list = field(default_factory=list)   # the outputs kept for the epoch's training metrics
+
+
+class TrainingRun:
+    """What callbacks see of a run (``callback.run``): the model, loss, optimizer, history, the ``stop``
+    flag, and where the run is — ``step`` (updates so far), ``start_epoch`` and ``progress`` (a
+    :class:`EpochProgress`), the run's Generator ``rng``, its ``schedule``, ``callbacks`` and the fit
+    ``settings``. A callback that restores a run (BackupAndRestore) sets them in ``on_train_begin``."""
+
+    def __init__(self, model, loss, optimizer, history, *, rng=None, schedule=None, callbacks=(), settings=None,
+                 data=None):
         self.model = model
         self.loss = loss
         self.optimizer = optimizer
         self.history = history
         self.stop = False
+        self.rng = rng
+        self.schedule = schedule
+        self.callbacks = list(callbacks)
+        self.settings = dict(settings or {})
+        self.data = data          # (X, y, X_val, y_val) as trained on
+        self.step = 0
+        self.start_epoch = 0
+        self.progress: EpochProgress | None = None
 
     def _arrays(self) -> list:
         return [p.value for p in self.model.parameters()] + [
@@ -210,7 +235,15 @@ def fit(model, X, y, *, loss, optimizer, epochs: int, batch_size: int = 32, shuf
     params = model.parameters()
     base_lr = optimizer.lr
     history = History()
-    run = TrainingRun(model, loss, optimizer, history)
+    # a callback that restores a run (BackupAndRestore) comes last: it saves after every other callback has
+    # updated its state, and restores after they have reset theirs in on_train_begin
+    callbacks.sort(key=lambda callback: callback.restores_runs)
+    settings = {"loss": repr(loss), "optimizer": repr(optimizer), "epochs": epochs, "batch_size": batch_size,
+                "shuffle": bool(shuffle), "validation_split": validation_split,
+                "metrics": [metric.name for metric in metric_list], "schedule": repr(schedule),
+                "clip_norm": clip_norm, "clip_value": clip_value, "seed": seed, "model_seed": model.seed}
+    run = TrainingRun(model, loss, optimizer, history, rng=rng, schedule=schedule, callbacks=callbacks,
+                      settings=settings, data=(X, y, X_val, y_val))
     for callback in callbacks:
         callback.set_run(run)
     if schedule is not None:
@@ -220,20 +253,23 @@ def fit(model, X, y, *, loss, optimizer, epochs: int, batch_size: int = 32, shuf
     for callback in callbacks:
         callback.on_train_begin({})
     try:
-        for epoch in range(epochs):
+        for epoch in range(run.start_epoch, epochs):
             started = time.perf_counter()
-            if schedule is not None:
-                optimizer.lr = schedule.lr(epoch, base_lr)
-            epoch_lr = optimizer.lr
-            for callback in callbacks:
-                callback.on_epoch_begin(epoch, {"epoch": epoch, "lr": epoch_lr})
+            if run.progress is not None and run.progress.epoch == epoch:    # resumed in the middle of this epoch
+                epoch_lr = optimizer.lr
+            else:
+                if schedule is not None:
+                    optimizer.lr = schedule.lr(epoch, base_lr)
+                epoch_lr = optimizer.lr
+                for callback in callbacks:
+                    callback.on_epoch_begin(epoch, {"epoch": epoch, "lr": epoch_lr})
+                run.progress = EpochProgress(epoch, rng.permutation(n_samples) if shuffle else np.arange(n_samples))
+            state = run.progress
             progress.epoch_begin(epoch)
-            order = rng.permutation(n_samples) if shuffle else np.arange(n_samples)
-            loss_sum, seen = 0.0, 0
-            predictions = [] if metric_list else None
             running = {}
-            for batch, (start, stop) in enumerate(bounds):
-                index = order[start:stop]
+            for batch in range(state.batch, len(bounds)):
+                start, stop = bounds[batch]
+                index = state.order[start:stop]
                 X_batch, y_batch = X[index], y[index]
                 batch_loss = train_step(model, loss, X_batch, y_batch)      # 1.–3.: forward, loss, backward
                 batch_logs = {"epoch": epoch, "loss": batch_loss, "size": len(index)}
@@ -246,22 +282,24 @@ def fit(model, X, y, *, loss, optimizer, epochs: int, batch_size: int = 32, shuf
                 if clip_norm is not None:
                     optim.clip_grad_norm(params, clip_norm)
                 optimizer.step(params)
-                loss_sum += batch_loss * len(index)
-                seen += len(index)
-                if predictions is not None:
-                    predictions.append(model.layers[-1].output.copy())
+                run.step += 1
+                state.batch, state.loss_sum, state.seen = batch + 1, state.loss_sum + batch_loss * len(index), \
+                    state.seen + len(index)
+                if metric_list:
+                    state.predictions.append(model.layers[-1].output.copy())
                 for callback in callbacks:
                     callback.on_batch_end(batch, batch_logs)
                 if progress.uses_bar:
-                    progress.batch_end(_running(running, loss_sum, seen, metric_list, model.layers[-1].output,
-                                                y_batch))
+                    progress.batch_end(_running(running, state.loss_sum, state.seen, metric_list,
+                                                model.layers[-1].output, y_batch))
                 if run.stop:
                     break
-            if run.stop and seen < n_samples:
+            if run.stop and state.seen < n_samples:
                 progress.close()
                 break  # the epoch is not complete (a non-finite value, an interruption): nothing to log
-            logs = epoch_logs(epoch, loss_sum, seen, predictions, y, order, metric_list, model, loss,
-                              (X_val, y_val), epoch_lr, started)
+            logs = epoch_logs(epoch, state.loss_sum, state.seen, state.predictions, y, state.order, metric_list,
+                              model, loss, (X_val, y_val), epoch_lr, started)
+            run.progress = None
             if schedule is not None:
                 schedule.observe(epoch, logs)
             history.append(logs)
