@@ -18,15 +18,17 @@ from .optim import (
     RMSprop, Schedule, StepDecay, clip_grad_norm, clip_grad_value,
 )
 from .training import (
-    BackupAndRestore, BackupError, BestOf, Callback, Diagnostics, EarlyStopping, History, LambdaCallback, StopAtTarget, TerminateOnNaN,
+    BackupAndRestore, BackupError, BestOf, Callback, Diagnostics, EarlyStopping, History, LambdaCallback, StopAtTarget,
+    TerminateOnNaN,
     TrainingMonitor, TrainingRun, evaluate, fit, fit_best_of, train_step,
 )
 from .parameter import Parameter
 from .io import Checkpoint, load, load_checkpoint, save
+from .export import export_onnx
 from .preprocessing import Preprocessor
 from .diagnostics import Finding, diagnose
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 __all__ = [
     "init", "mlp", "gradcheck", "GradcheckReport",
@@ -38,7 +40,7 @@ __all__ = [
     "Schedule", "StepDecay", "ExponentialDecay", "CosineAnnealing", "LinearWarmup", "ReduceLROnPlateau",
     "fit", "evaluate", "train_step", "fit_best_of", "BestOf", "History", "TrainingRun", "Callback", "EarlyStopping",
     "StopAtTarget", "TerminateOnNaN", "LambdaCallback", "BackupAndRestore", "BackupError",
-    "save", "load", "load_checkpoint", "Checkpoint", "ModelFileError", "Preprocessor", "datasets",
+    "save", "load", "load_checkpoint", "Checkpoint", "export_onnx", "ModelFileError", "Preprocessor", "datasets",
     "diagnose", "Finding", "TrainingMonitor", "Diagnostics",
 ]
 

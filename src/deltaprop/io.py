@@ -58,7 +58,7 @@ def architecture(model) -> list:
 
 
 def _tensors_and_header(model, optimizer, step, info=None) -> tuple[dict, dict]:
-    from . import __version__
+    from ._version import __version__
 
     tensors = {}
     for index, layer in enumerate(model.layers):

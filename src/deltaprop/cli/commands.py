@@ -14,7 +14,7 @@ from .tables import print_table
 def version_or_help(parser):
     def run(args) -> int:
         if args.version:
-            from .. import __version__
+            from .._version import __version__
             print(f"deltaprop {__version__}")
             return 0
         parser.print_help()
@@ -128,6 +128,26 @@ def _features_only(path: str, pre, header: bool = True):
     features = frame.drop(columns=[pre.target_name]) if target is not None else frame
     return Table(os.path.basename(path), features, target if target is not None else pd.Series(dtype=object),
                  pre.task, source=path, lines=data.lines, notes=data.notes)
+
+
+def export(args) -> int:
+    from ..export import export_onnx
+    from ..io import load_checkpoint
+
+    out = args.out or os.path.splitext(args.model)[0] + ".onnx"
+    if os.path.isdir(out):
+        raise InputError(f"--out {out}: is a folder; give a file name")
+    if os.path.abspath(out) == os.path.abspath(args.model):
+        raise InputError(f"--out {out}: is the model file itself; give another name")
+    model = load_checkpoint(args.model).model
+    try:
+        export_onnx(model, out, opset=args.opset)
+    except (ValueError, TypeError) as exc:        # an opset out of range: a usage error, said as such
+        raise InputError(f"--opset {args.opset}: {exc}" if args.opset is not None else str(exc)) from None
+    inputs = "numbers and text columns" if model.preprocessing is not None and model.preprocessing.categories else \
+        "numbers" if model.preprocessing is not None else "X"
+    print(f"wrote {out} (inputs: {inputs}; run it with onnxruntime)")
+    return 0
 
 
 def summary(args) -> int:

@@ -7,13 +7,14 @@ from ..errors import InputError
 
 #: import name → the package to install, for the 'cli' extra
 CLI_PACKAGES = {"pandas": "pandas", "matplotlib": "matplotlib", "sklearn": "scikit-learn", "tomli_w": "tomli-w",
-                "mnist1d": "mnist1d", "mlxtend": "mlxtend"}
+                "mnist1d": "mnist1d", "mlxtend": "mlxtend", "onnx": "onnx"}
 NEEDS = {
     "train": ("pandas", "matplotlib", "sklearn", "tomli_w"),
     "evaluate": ("pandas", "sklearn"),
     "predict": ("pandas", "sklearn"),
     "datasets": ("pandas",),
     "report": ("matplotlib",),
+    "export": ("onnx",),
 }
 
 
@@ -28,5 +29,6 @@ def check(command: str) -> None:
     """Raise :class:`InputError` naming the missing packages and the extra that brings them."""
     missing = [CLI_PACKAGES[module] for module in NEEDS.get(command, ()) if not installed(module)]
     if missing:
-        raise InputError(f"'deltaprop {command}' needs {', '.join(missing)}, which {'is' if len(missing) == 1 else 'are'}"
-                         f" not installed: pip install 'deltaprop[cli]'")
+        verb = "is" if len(missing) == 1 else "are"
+        raise InputError(f"'deltaprop {command}' needs {', '.join(missing)}, which {verb} not installed: "
+                         "pip install 'deltaprop[cli]'")

@@ -113,6 +113,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", choices=["all", "test"], default="all",
                    help="'test': only the rows the model's training run held out")
 
+    p = command("export", "write a saved model as ONNX, its preprocessing inside, for onnxruntime and others",
+                commands.export, epilog=EXIT_CODES)
+    p.add_argument("model", help="a model.safetensors file")
+    p.add_argument("--out", help="the ONNX file to write [the model's name with .onnx]")
+    p.add_argument("--opset", type=int, help="ONNX opset [17, or 19 with text columns]")
+
     p = command("summary", "layers, shapes and parameter counts of a saved model", commands.summary)
     p.add_argument("model", help="a model.safetensors file")
 

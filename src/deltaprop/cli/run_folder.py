@@ -78,7 +78,8 @@ class RunFolder:
     def __init__(self, out: str | None, default_name: str, overwrite: bool = False):
         self.explicit = out is not None
         self.overwrite = overwrite
-        self.final = out if out is not None else os.path.join("runs", f"{default_name}-{time.strftime('%Y%m%d-%H%M%S')}")
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        self.final = out if out is not None else os.path.join("runs", f"{default_name}-{stamp}")
         if self.explicit:
             check_out(self.final, overwrite)
         self.staging = None

@@ -54,6 +54,9 @@ class Identity(Activation):
     def backward(self, grad_y):
         return grad_y
 
+    def to_onnx(self, graph, x):
+        return x
+
 
 @register_layer
 class ReLU(ReLUFamily):
@@ -69,6 +72,9 @@ class ReLU(ReLUFamily):
 
     def derivative(self):
         return self._need(self.Z) > 0
+
+    def to_onnx(self, graph, x):
+        return graph.op("Relu", x)
 
 
 @register_layer
@@ -94,6 +100,11 @@ class LeakyReLU(ReLUFamily):
         z = self._need(self.Z)
         return np.where(z > 0, 1, self.alpha).astype(z.dtype, copy=False)
 
+    def to_onnx(self, graph, x):
+        """Where(z > 0, z, α·z): primitives, as onnxruntime's float64 LeakyRelu is not everywhere."""
+        negative = graph.op("Mul", x, graph.scalar(self.alpha))
+        return graph.op("Where", graph.op("Greater", x, graph.scalar(0)), x, negative)
+
     def config(self):
         return {"alpha": self.alpha}
 
@@ -117,6 +128,11 @@ class ELU(ReLUFamily):
     def derivative(self):
         z = self._need(self.Z)
         return np.where(z > 0, 1, self.A + self.alpha).astype(z.dtype, copy=False)
+
+    def to_onnx(self, graph, x):
+        """Where(z > 0, z, α·expm1(min(z, 0))) (onnxruntime has no float64 Elu)."""
+        negative = graph.op("Mul", graph.scalar(self.alpha), graph.expm1(graph.op("Min", x, graph.scalar(0))))
+        return graph.op("Where", graph.op("Greater", x, graph.scalar(0)), x, negative)
 
     def config(self):
         return {"alpha": self.alpha}
@@ -155,6 +171,14 @@ class GELU(ReLUFamily):
         z = np.clip(z, -1e6, 1e6)
         return 0.5 * (1 + t) + 0.5 * z * (1 - t * t) * c * (1 + 3 * k * z * z)
 
+    def to_onnx(self, graph, x):
+        """½·x·(1 + tanh(√(2/π)·(z + 0.044715·z³))), z = x clipped to ±1e6 as in forward."""
+        z = graph.op("Clip", x, graph.scalar(-1e6), graph.scalar(1e6))
+        cube = graph.op("Mul", graph.op("Mul", z, z), z)
+        inner = graph.op("Mul", graph.scalar(self._C), graph.op("Add", z, graph.op("Mul", graph.scalar(self._K), cube)))
+        half_x = graph.op("Mul", graph.scalar(0.5), x)
+        return graph.op("Mul", half_x, graph.op("Add", graph.scalar(1.0), graph.op("Tanh", inner)))
+
 
 @register_layer
 class Sigmoid(Squashing):
@@ -171,6 +195,9 @@ class Sigmoid(Squashing):
     def derivative(self):
         a = self._need(self.A)
         return a * (1 - a)
+
+    def to_onnx(self, graph, x):
+        return graph.op("Sigmoid", x)
 
 
 @register_layer
@@ -189,6 +216,9 @@ class Tanh(Squashing):
         a = self._need(self.A)
         return 1 - a * a
 
+    def to_onnx(self, graph, x):
+        return graph.op("Tanh", x)
+
 
 @register_layer
 class Softplus(Activation):
@@ -204,6 +234,11 @@ class Softplus(Activation):
 
     def derivative(self):
         return stable_sigmoid(self._need(self.Z))
+
+    def to_onnx(self, graph, x):
+        """max(z, 0) + log1p(e^(−|z|)) (onnxruntime has no float64 Softplus)."""
+        tail = graph.log1p(graph.op("Exp", graph.op("Neg", graph.op("Abs", x))))
+        return graph.op("Add", graph.op("Max", x, graph.scalar(0)), tail)
 
 
 @register_layer
@@ -230,6 +265,9 @@ class Softmax(Activation):
     def backward(self, grad_y):
         a = self._need(self.A)
         return a * (grad_y - (grad_y * a).sum(axis=1, keepdims=True))
+
+    def to_onnx(self, graph, x):
+        return graph.op("Softmax", x, axis=-1)
 
 
 def is_activation(cls) -> bool:

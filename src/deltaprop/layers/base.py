@@ -107,6 +107,12 @@ class Layer:
         for key, value in self.state().items():
             setattr(self, key, np.ascontiguousarray(value, dtype=dtype))
 
+    # ------------------------------------------------------------------ export
+    #: ``to_onnx(graph, x) -> y``: the eval-mode forward pass as ONNX operators, built with the
+    #: :class:`deltaprop.export.graph.OnnxGraph` it is given (names of tensors in, name out). A layer
+    #: without one cannot be exported; ``dp.export_onnx`` says which.
+    to_onnx = None
+
     # ----------------------------------------------------------------- shapes
     def output_shape(self, input_shape: tuple) -> tuple:
         """The per-sample output shape for a per-sample ``input_shape`` (the same, for most layers)."""

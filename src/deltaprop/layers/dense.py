@@ -100,6 +100,11 @@ class Dense(Layer):
         if self.b is not None:
             np.sum(grad_y, axis=0, out=self.b.grad)
 
+    def to_onnx(self, graph, x):
+        """Z = x·W + b (MatMul, Add)."""
+        z = graph.op("MatMul", x, graph.constant(self.W.value, "W"))
+        return graph.op("Add", z, graph.constant(self.b.value, "b")) if self.b is not None else z
+
     def penalty(self) -> float:
         """l1·Σ|W| + l2·Σ W²."""
         total = 0.0

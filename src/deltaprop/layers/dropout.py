@@ -49,5 +49,9 @@ class Dropout(Layer):
     def backward(self, grad_y):
         return grad_y if self.mask is None else grad_y * self.mask
 
+    def to_onnx(self, graph, x):
+        """Eval mode: the identity."""
+        return x
+
     def config(self):
         return {"p": self.p}

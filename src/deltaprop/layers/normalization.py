@@ -42,6 +42,12 @@ class _Normalization(Layer):
             return x_hat
         return x_hat * self.gamma.value + self.beta.value
 
+    def _scale_shift_onnx(self, graph, x_hat):
+        if not self.affine:
+            return x_hat
+        return graph.op("Add", graph.op("Mul", x_hat, graph.constant(self.gamma.value, "gamma")),
+                        graph.constant(self.beta.value, "beta"))
+
     def _grad_x_hat(self, grad_y):
         """∂L/∂x̂ = ∂L/∂y · γ, writing ∂L/∂γ = Σ ∂L/∂y · x̂ and ∂L/∂β = Σ ∂L/∂y (over the batch)."""
         if self.X_hat is None:
@@ -121,6 +127,14 @@ class BatchNorm(_Normalization):
         self.X_hat = centered * self.inv_std
         return self._scale_shift(self.X_hat)
 
+    def to_onnx(self, graph, x):
+        """Eval mode: x̂ = (x − running_mean)·(1/√(running_var + ε)), then γ·x̂ + β."""
+        dtype = graph.dtype.type
+        inv_std = 1.0 / np.sqrt(self.running_var.astype(graph.dtype) + dtype(self.eps))
+        x_hat = graph.op("Mul", graph.op("Sub", x, graph.constant(self.running_mean, "running_mean")),
+                         graph.constant(inv_std, "inv_std"))
+        return self._scale_shift_onnx(graph, x_hat)
+
     def backward(self, grad_y):
         g = self._grad_x_hat(grad_y)
         if not self._trained_batch:  # eval mode: the statistics are constants
@@ -163,6 +177,14 @@ class LayerNorm(_Normalization):
         g = self._grad_x_hat(grad_y)
         x_hat = self.X_hat
         return self.inv_std * (g - g.mean(axis=1, keepdims=True) - x_hat * np.mean(g * x_hat, axis=1, keepdims=True))
+
+    def to_onnx(self, graph, x):
+        """x̂ = (x − mean_row)·(1/√(var_row + ε)), then γ·x̂ + β."""
+        centered = graph.op("Sub", x, graph.reduce_mean(x, [-1]))
+        variance = graph.reduce_mean(graph.op("Mul", centered, centered), [-1])
+        std = graph.op("Sqrt", graph.op("Add", variance, graph.scalar(self.eps)))
+        inv_std = graph.op("Div", graph.scalar(1.0), std)
+        return self._scale_shift_onnx(graph, graph.op("Mul", centered, inv_std))
 
     def config(self):
         return {"n_features": self.n_features, "eps": self.eps, "affine": self.affine}

@@ -18,7 +18,8 @@ Sequential.fit = fit
 Sequential.evaluate = evaluate
 
 __all__ = [
-    "fit", "evaluate", "train_step", "BackupAndRestore", "BackupError", "fit_best_of", "BestOf", "History", "TrainingRun", "Callback", "EarlyStopping",
+    "fit", "evaluate", "train_step", "BackupAndRestore", "BackupError", "fit_best_of", "BestOf", "History",
+    "TrainingRun", "Callback", "EarlyStopping",
     "StopAtTarget", "TerminateOnNaN", "LambdaCallback", "Metric", "Accuracy", "MeanSquaredError",
     "MeanAbsoluteError", "R2", "TrainingMonitor", "Diagnostics",
 ]
