@@ -7,6 +7,7 @@ import numpy as np
 
 from ._checks import as_float_array, check_positive_int, check_seed, resolve_dtype
 from .layers.base import Layer, backward_layers, describe_shape, fits, forward_layers
+from .parameter import ParameterList
 
 
 @dataclass
@@ -96,6 +97,7 @@ class Sequential:
             layer.astype(self.dtype)
         self.reset_parameters(seed)
         self._name_parameters()
+        self._parameters = ParameterList([p for layer in layers for p in layer.parameters()], self.dtype)
         # the first layer with parameters: where fit's backward pass can stop
         self._first_trainable = next((i for i, layer in enumerate(layers) if layer.parameters()), 0)
         self.preprocessing = None  # a Preprocessor when trained from a table (saved with the model)
@@ -136,15 +138,17 @@ class Sequential:
             layer.reset_parameters(rng)
         self.seed_generators(rng)
 
-    def parameters(self) -> list:
-        """All Parameters, in layer order (each Dense's W before its b)."""
-        return [param for layer in self.layers for param in layer.parameters()]
+    def parameters(self) -> ParameterList:
+        """All Parameters, in layer order (each Dense's W before its b), their values and gradients views
+        into the two contiguous buffers ``values`` and ``grads`` of the returned :class:`ParameterList`."""
+        return self._parameters
 
     def astype(self, dtype) -> "Sequential":
         """Convert this model's parameters and state to ``dtype`` in place; returns self."""
         self.dtype = resolve_dtype(dtype)
         for layer in self.layers:
             layer.astype(self.dtype)
+        self._parameters = ParameterList([p for layer in self.layers for p in layer.parameters()], self.dtype)
         return self
 
     def __len__(self) -> int:

@@ -28,23 +28,68 @@ class Optimizer:
         self.hyper = hyper
         self.state: dict = {}
         self._pending: dict = {}  # loaded state waiting for its Parameter, by name (kept until it is found)
+        self._buffers = None      # (ParameterList, joined state, per-parameter states) of the buffer path
         self.fused = fused_kernels.AVAILABLE
 
     def step(self, params) -> None:
-        """Update each Parameter in place from its ``.grad``."""
+        """Update each Parameter in place from its ``.grad``.
+
+        For a model's :class:`~deltaprop.parameter.ParameterList` (``model.parameters()``) with the fused
+        kernels available, the update is one kernel call over the whole parameter buffer, the state kept
+        in buffers of the same layout (each parameter's state is a view of them).
+        """
+        if self.fused and getattr(params, "values", None) is not None and fused_kernels.ready() \
+                and self._step_buffers(params):
+            return
         for param in params:
-            state = self.state.get(param)
-            if state is None:
-                state = self._pending.pop(param.name, None)
-                if state is None:
-                    state = {"step": 0, **self.init_state(param.value)}
-                self.state[param] = state
+            state = self._state_of(param)
             state["step"] += 1
-            if (self.fused and fused_kernels.ready() and param.value.flags.c_contiguous
-                    and param.grad.flags.c_contiguous):
+            if self.fused and fused_kernels.ready() and fused_kernels.same_layout(param.value, param.grad):
                 self.fused_update(param.value, param.grad, state)
             else:
                 self.update(param.value, param.grad, state)
+
+    def __getstate__(self):
+        # a copy's per-parameter state arrays are no longer views of the joined buffers: rebuild them on its next step
+        return {**self.__dict__, "_buffers": None}
+
+    def _state_of(self, param) -> dict:
+        state = self.state.get(param)
+        if state is None:
+            state = self._pending.pop(param.name, None)
+            if state is None:
+                state = {"step": 0, **self.init_state(param.value)}
+            self.state[param] = state
+        return state
+
+    def _step_buffers(self, params) -> bool:
+        """One fused update over the ParameterList's buffers; False when the parameters' states cannot be
+        joined (different step counts), and the per-parameter path runs instead."""
+        if self._buffers is None or self._buffers[0] is not params:
+            states = [self._state_of(param) for param in params]
+            steps = {state["step"] for state in states}
+            if len(steps) > 1:
+                return False
+            joined = {"step": steps.pop(), **self.init_state(params.values)}
+            for key in list(joined):
+                if not isinstance(joined[key], np.ndarray) and any(isinstance(s.get(key), np.ndarray) for s in states):
+                    joined[key] = np.zeros_like(params.values)   # created lazily by the rule, but restored already
+                if isinstance(joined[key], np.ndarray):
+                    for state, view in zip(states, params.views(joined[key])):
+                        if isinstance(state.get(key), np.ndarray):
+                            view[...] = state[key]     # state saved before, or from per-parameter steps
+                        state[key] = view
+            self._buffers = (params, joined, states)
+        _, joined, states = self._buffers
+        joined["step"] += 1
+        for state in states:
+            state["step"] = joined["step"]
+        self.fused_update(params.values, params.grads, joined)
+        for key, value in joined.items():   # state the rule created on its first step (SGD's momentum buffer)
+            if isinstance(value, np.ndarray) and not isinstance(states[0].get(key), np.ndarray):
+                for state, view in zip(states, params.views(value)):
+                    state[key] = view
+        return True
 
     def init_state(self, value: np.ndarray) -> dict:
         return {}
@@ -72,6 +117,7 @@ class Optimizer:
         self.lr = state_dict["lr"]
         self.hyper.update(state_dict["hyper"])
         self.state = {}
+        self._buffers = None
         self._pending = {name: _copy_state(s) for name, s in state_dict["state"].items()}
 
     def config(self) -> dict:

@@ -8,9 +8,15 @@ import numpy as np
 from .._checks import check_number
 
 
+def _gradient_buffers(params) -> list:
+    """The gradients as few arrays as possible: a model's one gradient buffer, or each parameter's."""
+    grads = getattr(params, "grads", None)
+    return [grads] if grads is not None else [p.grad for p in params]
+
+
 def global_grad_norm(params) -> float:
     """‖g‖ = √(Σ over every parameter of Σ g²)."""
-    return math.sqrt(sum(float(np.vdot(p.grad, p.grad)) for p in params))
+    return math.sqrt(sum(float(np.vdot(g, g)) for g in _gradient_buffers(params)))
 
 
 def clip_grad_norm(params, max_norm: float) -> float:
@@ -19,17 +25,17 @@ def clip_grad_norm(params, max_norm: float) -> float:
     Returns the global norm ‖g‖ before clipping.
     """
     max_norm = check_number(max_norm, "max_norm", low=0, low_open=True)
-    params = list(params)
-    total = global_grad_norm(params)
+    buffers = _gradient_buffers(params)
+    total = math.sqrt(sum(float(np.vdot(g, g)) for g in buffers))
     scale = max_norm / (total + 1e-6)
     if scale < 1:
-        for p in params:
-            p.grad *= p.grad.dtype.type(scale)
+        for g in buffers:
+            g *= g.dtype.type(scale)
     return total
 
 
 def clip_grad_value(params, clip_value: float) -> None:
     """Clamp every gradient element to [−clip_value, clip_value]."""
     clip_value = check_number(clip_value, "clip_value", low=0, low_open=True)
-    for p in params:
-        np.clip(p.grad, -clip_value, clip_value, out=p.grad)
+    for g in _gradient_buffers(params):
+        np.clip(g, -clip_value, clip_value, out=g)

@@ -8,6 +8,7 @@ rules run instead.
 """
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import math
 import os
@@ -37,6 +38,24 @@ def _use_own_threads() -> None:
     worker thread, ~90 µs per call, which is why it is not forced here.
     """
     numba.set_num_threads(max(1, min(THREADS, numba.config.NUMBA_NUM_THREADS)))
+
+
+@contextlib.contextmanager
+def threads(count: int):
+    """Run the kernels on ``count`` threads inside the block (capped at numba's pool), then as before.
+
+    The kernels are elementwise (no reductions), so the results do not depend on the thread count.
+    ``DELTAPROP_OPTIMIZER_THREADS``, when set, wins over ``count``.
+    """
+    if not ready() or "DELTAPROP_OPTIMIZER_THREADS" in os.environ:
+        yield
+        return
+    before = numba.get_num_threads()
+    numba.set_num_threads(max(1, min(count, numba.config.NUMBA_NUM_THREADS)))
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
 
 
 # Inside the loops the only branches test flags that do not change from one element to the next
@@ -126,6 +145,16 @@ def ready() -> bool:
     return True
 
 
+def same_layout(*arrays) -> bool:
+    """All arrays contiguous in the same memory order, so that their flat views line up element by element."""
+    return all(a.flags.c_contiguous for a in arrays) or all(a.flags.f_contiguous for a in arrays)
+
+
+def _flat(array: np.ndarray) -> np.ndarray:
+    """A 1-D view in memory order (a column-major W's too: reshape(-1) would copy it)."""
+    return array.reshape(-1, order="F" if array.flags.f_contiguous and not array.flags.c_contiguous else "C")
+
+
 def run(rule, value, *arrays_and_scalars) -> None:
     """Run the compiled kernel of ``rule`` (one of this module's functions) on flat views of ``value``
     and the arrays (all C-contiguous, same size)."""
@@ -138,6 +167,6 @@ def run(rule, value, *arrays_and_scalars) -> None:
     # reference rules do (NumPy keeps float32 when Python floats meet float32 arrays), at twice the
     # vector width of float64
     scalar = value.dtype.type
-    flat = [a.reshape(-1) if isinstance(a, np.ndarray) else a if isinstance(a, bool) else scalar(a)
+    flat = [_flat(a) if isinstance(a, np.ndarray) else a if isinstance(a, bool) else scalar(a)
             for a in arrays_and_scalars]
-    kernel(value.reshape(-1), *flat)
+    kernel(_flat(value), *flat)

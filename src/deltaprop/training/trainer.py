@@ -17,6 +17,7 @@ from .history import History
 from .monitor import TrainingMonitor
 from .progress import Progress
 from .step import train_step
+from .threads import thread_plan
 
 
 @dataclass
@@ -54,8 +55,8 @@ class TrainingRun:
         self.progress: EpochProgress | None = None
 
     def _arrays(self) -> list:
-        return [p.value for p in self.model.parameters()] + [
-            a for layer in self.model.layers for a in layer.state().values()]
+        """Every parameter (one buffer) and state array (running statistics): what a snapshot copies."""
+        return [self.model.parameters().values] + [a for layer in self.model.layers for a in layer.state().values()]
 
     def snapshot(self, into: list | None = None) -> list:
         """Copy every parameter and state array (running statistics), or copy into ``into``."""
@@ -250,71 +251,72 @@ def fit(model, X, y, *, loss, optimizer, epochs: int, batch_size: int = 32, shuf
         schedule.reset()
     progress = Progress(verbose, epochs, len(bounds))
 
-    for callback in callbacks:
-        callback.on_train_begin({})
-    try:
-        for epoch in range(run.start_epoch, epochs):
-            started = time.perf_counter()
-            if run.progress is not None and run.progress.epoch == epoch:    # resumed in the middle of this epoch
-                epoch_lr = optimizer.lr
-            else:
-                if schedule is not None:
-                    optimizer.lr = schedule.lr(epoch, base_lr)
-                epoch_lr = optimizer.lr
-                for callback in callbacks:
-                    callback.on_epoch_begin(epoch, {"epoch": epoch, "lr": epoch_lr})
-                run.progress = EpochProgress(epoch, rng.permutation(n_samples) if shuffle else np.arange(n_samples))
-            state = run.progress
-            progress.epoch_begin(epoch)
-            running = {}
-            for batch in range(state.batch, len(bounds)):
-                start, stop = bounds[batch]
-                index = state.order[start:stop]
-                X_batch, y_batch = X[index], y[index]
-                batch_loss = train_step(model, loss, X_batch, y_batch)      # 1.–3.: forward, loss, backward
-                batch_logs = {"epoch": epoch, "loss": batch_loss, "size": len(index)}
-                for callback in callbacks:
-                    callback.on_backward_end(batch, batch_logs)
-                if run.stop:
-                    break
-                if clip_value is not None:                                   # 4. update
-                    optim.clip_grad_value(params, clip_value)
-                if clip_norm is not None:
-                    optim.clip_grad_norm(params, clip_norm)
-                optimizer.step(params)
-                run.step += 1
-                state.batch, state.loss_sum, state.seen = batch + 1, state.loss_sum + batch_loss * len(index), \
-                    state.seen + len(index)
-                if metric_list:
-                    state.predictions.append(model.layers[-1].output.copy())
-                for callback in callbacks:
-                    callback.on_batch_end(batch, batch_logs)
-                if progress.uses_bar:
-                    progress.batch_end(_running(running, state.loss_sum, state.seen, metric_list,
-                                                model.layers[-1].output, y_batch))
-                if run.stop:
-                    break
-            if run.stop and state.seen < n_samples:
-                progress.close()
-                break  # the epoch is not complete (a non-finite value, an interruption): nothing to log
-            logs = epoch_logs(epoch, state.loss_sum, state.seen, state.predictions, y, state.order, metric_list,
-                              model, loss, (X_val, y_val), epoch_lr, started)
-            run.progress = None
-            if schedule is not None:
-                schedule.observe(epoch, logs)
-            history.append(logs)
-            for callback in callbacks:
-                callback.on_epoch_end(epoch, logs)
-            progress.epoch_end(logs)
-            if run.stop:
-                break
-    except KeyboardInterrupt:
-        history.stop_reason = "interrupted"
-        history.message = f"training interrupted by the user after {history.epochs} complete epochs"
-    finally:
-        progress.close()
+    with thread_plan(batch_size, params.values.size):   # threads by operation size (threads.py)
         for callback in callbacks:
-            callback.on_train_end({})
+            callback.on_train_begin({})
+        try:
+            for epoch in range(run.start_epoch, epochs):
+                started = time.perf_counter()
+                if run.progress is not None and run.progress.epoch == epoch:    # resumed in the middle of this epoch
+                    epoch_lr = optimizer.lr
+                else:
+                    if schedule is not None:
+                        optimizer.lr = schedule.lr(epoch, base_lr)
+                    epoch_lr = optimizer.lr
+                    for callback in callbacks:
+                        callback.on_epoch_begin(epoch, {"epoch": epoch, "lr": epoch_lr})
+                    run.progress = EpochProgress(epoch, rng.permutation(n_samples) if shuffle else np.arange(n_samples))
+                state = run.progress
+                progress.epoch_begin(epoch)
+                running = {}
+                for batch in range(state.batch, len(bounds)):
+                    start, stop = bounds[batch]
+                    index = state.order[start:stop]
+                    X_batch, y_batch = X[index], y[index]
+                    batch_loss = train_step(model, loss, X_batch, y_batch)      # 1.–3.: forward, loss, backward
+                    batch_logs = {"epoch": epoch, "loss": batch_loss, "size": len(index)}
+                    for callback in callbacks:
+                        callback.on_backward_end(batch, batch_logs)
+                    if run.stop:
+                        break
+                    if clip_value is not None:                                   # 4. update
+                        optim.clip_grad_value(params, clip_value)
+                    if clip_norm is not None:
+                        optim.clip_grad_norm(params, clip_norm)
+                    optimizer.step(params)
+                    run.step += 1
+                    state.batch, state.loss_sum, state.seen = batch + 1, state.loss_sum + batch_loss * len(index), \
+                        state.seen + len(index)
+                    if metric_list:
+                        state.predictions.append(model.layers[-1].output.copy())
+                    for callback in callbacks:
+                        callback.on_batch_end(batch, batch_logs)
+                    if progress.uses_bar:
+                        progress.batch_end(_running(running, state.loss_sum, state.seen, metric_list,
+                                                    model.layers[-1].output, y_batch))
+                    if run.stop:
+                        break
+                if run.stop and state.seen < n_samples:
+                    progress.close()
+                    break  # the epoch is not complete (a non-finite value, an interruption): nothing to log
+                logs = epoch_logs(epoch, state.loss_sum, state.seen, state.predictions, y, state.order, metric_list,
+                                  model, loss, (X_val, y_val), epoch_lr, started)
+                run.progress = None
+                if schedule is not None:
+                    schedule.observe(epoch, logs)
+                history.append(logs)
+                for callback in callbacks:
+                    callback.on_epoch_end(epoch, logs)
+                progress.epoch_end(logs)
+                if run.stop:
+                    break
+        except KeyboardInterrupt:
+            history.stop_reason = "interrupted"
+            history.message = f"training interrupted by the user after {history.epochs} complete epochs"
+        finally:
+            progress.close()
+            for callback in callbacks:
+                callback.on_train_end({})
     progress.message(history.message)
     return history
 
