@@ -7,6 +7,7 @@ import numpy as np
 
 from ._checks import as_float_array, check_positive_int, check_seed, resolve_dtype
 from .layers.base import Layer, backward_layers, describe_shape, fits, forward_layers
+from .rows import LazyRows
 from .parameter import ParameterList
 
 
@@ -163,9 +164,15 @@ class Sequential:
 
     # ------------------------------------------------------------- the algorithm
     def check_input(self, X, name: str = "X") -> np.ndarray:
-        """Validate ``X`` (non-empty, finite, the shape the first layer accepts) and convert it to the model dtype."""
+        """Validate ``X`` (non-empty, finite, the shape the first layer accepts) and convert it to the model dtype
+        (a :class:`deltaprop.rows.LazyRows` stays unread, set to convert its rows when they are read)."""
         ndim = None if self.input_shape is None else 1 + len(self.input_shape)
-        X = as_float_array(X, name, dtype=self.dtype, ndim=ndim)
+        if isinstance(X, LazyRows):   # rows read batch by batch (finite values checked when the file was read)
+            if len(X) == 0:
+                raise ValueError(f"{name} is empty: shape {X.shape}, need at least one sample and one feature")
+            X = X.astype(self.dtype)
+        else:
+            X = as_float_array(X, name, dtype=self.dtype, ndim=ndim)
         if not fits(self.input_shape, X.shape[1:]):
             first = next(i for i, layer in enumerate(self.layers) if layer.input_shape is not None)
             label = f"layer {first} ({type(self.layers[first]).__name__})"
@@ -242,6 +249,12 @@ class Sequential:
     def needs_batch_statistics(self) -> bool:
         """True when a layer (BatchNorm) needs at least two samples per training batch."""
         return any(layer.min_training_batch > 1 for layer in self.layers)
+
+    def set_shard(self, shard) -> None:
+        """Tell every layer which rows of the global batch this process holds (a :class:`deltaprop.shard.BatchShard`),
+        or None: the whole batch is here (the default)."""
+        for layer in self.layers:
+            layer.shard = shard
 
     def seed_generators(self, rng: np.random.Generator) -> None:
         """Give every layer that draws random numbers (Dropout) its own Generator ``rng`` spawned from ``rng``."""

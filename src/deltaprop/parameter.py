@@ -82,7 +82,8 @@ class ParameterList(list):
     another, ``grads``, in parameter order (each Parameter's ``value`` and ``grad`` are views).
 
     One buffer serves whatever treats all parameters alike: one optimizer kernel call per step, one
-    reduction for clipping by global norm, one copy for a snapshot, one MPI Allreduce. A parameter's
+    reduction for clipping by global norm, one copy for a snapshot, one MPI Allreduce (over
+    ``reduce_buffer``: the gradients, then a slot for the loss and one for stop votes). A parameter's
     memory order (a Dense layer may store W column-major) is kept within its region.
     """
 
@@ -91,7 +92,10 @@ class ParameterList(list):
         sizes = [p.size for p in params]
         self.offsets = np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)]).astype(int)
         self.values = np.empty(int(self.offsets[-1]), dtype=dtype)
-        self.grads = np.zeros_like(self.values)
+        # the gradients and two more slots (the batch's loss, and the processes' votes to stop): what
+        # data-parallel training sums over the processes in one call
+        self.reduce_buffer = np.zeros(self.values.size + 2, dtype=dtype)
+        self.grads = self.reduce_buffer[:-2]
         for param, start, stop in zip(params, self.offsets[:-1], self.offsets[1:]):
             param.bind(self.view(self.values, param, start, stop), self.view(self.grads, param, start, stop))
 

@@ -142,7 +142,12 @@ class Preprocessor:
         encoded = self._encode(features, source, lines)
         self.mean, std = _mean_and_std(encoded)
         self.std = np.where(std > 0, std, 1.0)
-        if task == "classification":
+        self.learn_target(target, source)
+        return self
+
+    def learn_target(self, target, source: str = "") -> None:
+        """The class names (classification) or the target's mean and std (regression), from the training rows."""
+        if self.task == "classification":
             labels = _as_strings(target)
             distinct = set(labels)
             if len(distinct) < 2:
@@ -156,7 +161,6 @@ class Preprocessor:
             mean, std = _mean_and_std(target.to_numpy(dtype=np.float64)[:, None])
             self.target_mean = float(mean[0])
             self.target_std = float(std[0]) or 1.0
-        return self
 
     # ------------------------------------------------------------- applying
     @property

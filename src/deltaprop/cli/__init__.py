@@ -37,6 +37,13 @@ def _one_line(exc: BaseException) -> str:
     return message
 
 
+def _speaks(args) -> bool:
+    """False in the ranks of a distributed run but rank 0: the same error is raised on every rank, said once."""
+    from ..training.distributed import launcher_rank
+
+    return not getattr(args, "distributed", False) or launcher_rank() == 0
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     try:
@@ -51,10 +58,12 @@ def main(argv=None) -> int:
         _silence_stdout()
         return EXIT_BROKEN_PIPE
     except (InputError, OSError) as exc:
-        print(f"deltaprop: error: {_one_line(exc)}", file=sys.stderr)
+        if _speaks(args):
+            print(f"deltaprop: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_INPUT
     except TrainingFailed as exc:
-        print(f"deltaprop: training failed: {exc}", file=sys.stderr)
+        if _speaks(args):
+            print(f"deltaprop: training failed: {exc}", file=sys.stderr)
         return EXIT_TRAINING_FAILED
     except KeyboardInterrupt:
         print("\ndeltaprop: interrupted", file=sys.stderr)

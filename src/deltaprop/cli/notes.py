@@ -4,14 +4,18 @@ from __future__ import annotations
 import sys
 
 MAX_SHOWN = 5
+#: True in the ranks of a distributed run other than rank 0, which alone speaks
+SILENT = False
 
 
 def note(text: str) -> None:
-    print(f"note: {text}", flush=True)
+    if not SILENT:
+        print(f"note: {text}", flush=True)
 
 
 def warn(text: str) -> None:
-    print(f"deltaprop: warning: {text}", file=sys.stderr, flush=True)
+    if not SILENT:
+        print(f"deltaprop: warning: {text}", file=sys.stderr, flush=True)
 
 
 def unseen_notice(pre, features, which: str = "") -> str | None:

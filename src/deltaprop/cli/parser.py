@@ -77,6 +77,8 @@ def _train_options(parser) -> None:
     add("--quiet", action="store_true", help="no progress bar or per-epoch lines")
     add("--diagnose", action="store_true",
         help="gradient-flow findings before and after training, per-layer monitoring, report.html")
+    add("--distributed", action="store_true",
+        help="data-parallel training under mpiexec -n N (the one-process result; rank 0 prints and writes)")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -182,7 +182,7 @@ def data_notices(table, split) -> None:
     if pre.task == "classification" and len(pre.class_names) > len(split.X_train) / 2:
         warn(f"{len(pre.class_names)} classes for {len(split.X_train)} training rows: most classes have one or two "
              "rows; if the target is a quantity, use --task regression")
-    text = unseen_notice(pre, split.test_table.features, "test")
+    text = unseen_notice(pre, split.test_table.features, "test") if pre.categories else None
     if text:
         note(text)
 
@@ -235,13 +235,61 @@ class FailOnNaN(TerminateOnNaN):
                              f"(first in {self.where}): {advice}; nothing was written")
 
 
+def connect_ranks(args):
+    """The processes of this run: the MPI ranks with --distributed under mpiexec, else this one."""
+    from ..training import distributed
+
+    if not getattr(args, "distributed", False):
+        return distributed.Replicas()
+    if args.diagnose:
+        raise InputError("--diagnose watches the training of one process; leave out --distributed")
+    try:
+        return distributed.connect(True)
+    except ImportError as exc:
+        raise InputError(f"--distributed: {exc}") from None
+
+
+def on_chief(replicas, action):
+    """Run ``action`` on rank 0 alone (a change on disk) and give its result — or its InputError — to every rank."""
+    result, error = None, None
+    if replicas.is_chief:
+        try:
+            result = action()
+        except InputError as exc:
+            error = exc
+    result, error = replicas.broadcast((result, error)) if replicas.size > 1 else (result, error)
+    if error is not None:
+        raise error
+    return result
+
+
+def take_rows(X, positions):
+    """Rows ``positions`` of X: an array's copied, a LazyRows's still unread."""
+    return X.subset(positions) if hasattr(X, "subset") else X[positions]
+
+
 def run(args) -> int:
+    """``deltaprop train``; under mpiexec with --distributed, every rank runs it and rank 0 alone prints and writes."""
+    import contextlib
+
+    from . import notes
+
+    replicas = connect_ranks(args)
+    if replicas.is_chief:
+        return train(args, replicas)
+    notes.SILENT = True
+    with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
+        return train(args, replicas)
+
+
+def train(args, replicas) -> int:
     import deltaprop as dp
     from .. import datasets
     from ..datasets.split import resolve_task
 
     from . import TrainingFailed
 
+    chief = replicas.is_chief
     settings = resume_settings(args) if args.resume else run_config.resolve(args)
     check_settings(settings)
     if args.out is not None:
@@ -253,7 +301,7 @@ def run(args) -> int:
     train_rows, _ = test_rows(table, settings, task)
     settings = adapt(settings, len(train_rows))
     split = datasets.split(table, test_split=settings["test_split"], task=task, seed=settings["seed"],
-                           drop=settings["drop"], keep=settings["keep"])
+                           drop=settings["drop"], keep=settings["keep"], replicas=replicas)
     val_rows = validation_rows(split, settings)
     pre = split.preprocessor
     for line in describe_data(table, split, len(val_rows)):
@@ -269,13 +317,13 @@ def run(args) -> int:
     optimizer = dp.optim.get(settings["optimizer"], settings["lr"])
     metrics = ["accuracy"] if pre.task == "classification" else ["r2"]
     in_training = np.setdiff1d(np.arange(len(split.X_train)), val_rows)
-    validation = (split.X_train[val_rows], split.y_train[val_rows]) if len(val_rows) else None
+    validation = (take_rows(split.X_train, val_rows), split.y_train[val_rows]) if len(val_rows) else None
     early_stopping = None
     if settings["patience"] > 0 and validation is not None:
         early_stopping = dp.EarlyStopping(monitor="val_loss", patience=settings["patience"])
     stopper = FailOnNaN(settings)
     extra_callbacks, after_training = [], None
-    folder = folder or RunFolder.resuming(args.resume)
+    folder = folder or on_chief(replicas, lambda: RunFolder.resuming(args.resume))
     if settings["diagnose"]:
         from .diagnose import attach
         extra_callbacks, after_training = attach(model, split, loss_name, folder)
@@ -288,11 +336,12 @@ def run(args) -> int:
 
     with graceful() as stop_request, np.errstate(all="ignore"):
         if folder.staging is None:
-            folder.stage()
+            folder = on_chief(replicas, lambda: (folder.stage(), folder)[1])
         resume_hint = f"deltaprop train --resume {folder.final}"
         try:
-            with folder.writing("config.toml") as path:   # what --resume reads if this run is killed
-                run_config.write_toml(settings, path)
+            if chief:
+                with folder.writing("config.toml") as path:   # what --resume reads if this run is killed
+                    run_config.write_toml(settings, path)
             backup = dp.BackupAndRestore(folder.path(BACKUP))
             if args.resume:
                 print(f"resuming {folder.final} from its backup")
@@ -300,11 +349,14 @@ def run(args) -> int:
                 note(f"backing up every epoch; if this run is killed, continue it with: {resume_hint}")
             with folder.writing(BACKUP):   # the only file written while training: its errors name the run's backup
                 history = model.fit(
-                    split.X_train[in_training], split.y_train[in_training], loss=loss_name, optimizer=optimizer,
+                    take_rows(split.X_train, in_training), split.y_train[in_training], loss=loss_name, optimizer=optimizer,
                     epochs=settings["epochs"], batch_size=settings["batch_size"], validation_data=validation,
                     metrics=metrics, clip_norm=settings["clip_norm"], seed=settings["seed"],
                     callbacks=[c for c in (early_stopping, stopper, StopOnSignal(stop_request)) if c]
-                    + extra_callbacks + [backup], verbose=0 if args.quiet else 1)
+                    + extra_callbacks + [backup], verbose=0 if args.quiet else 1,
+                    distributed=replicas if replicas.size > 1 else False)
+            if not chief:     # rank 0 tests the model and writes the run
+                return 0
             if history.message and args.quiet:
                 print(history.message)
             rows = result_rows(history, early_stopping)
@@ -319,10 +371,11 @@ def run(args) -> int:
                 written += after_training(history)
             folder.commit()
         except TrainingFailed:
-            folder.discard(keep_backup=False)   # resuming would only diverge again
+            if chief:
+                folder.discard(keep_backup=False)   # resuming would only diverge again
             raise
         except BaseException:
-            if folder.discard():
+            if chief and folder.discard():
                 warn(f"the run stopped before it was saved; continue it with: {resume_hint}")
             raise
     print(f"wrote {folder.final}/: {', '.join(written)}")

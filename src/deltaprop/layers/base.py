@@ -52,6 +52,9 @@ class Layer:
     min_training_batch = 1
     #: the per-sample shape the layer needs (None in a place: any size), or None for any input
     input_shape = None
+    #: In data-parallel training, this process's rows of the global batch (a BatchShard, set by the
+    #: model for each training step); None when the batch is all here. See deltaprop.shard.
+    shard = None
 
     #: The name shown in messages; a Sequential sets it to e.g. ``"layer 2 (Dense)"``.
     label: str

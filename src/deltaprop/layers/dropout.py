@@ -17,7 +17,9 @@ class Dropout(Layer):
         y = x ⊙ m / (1 − p),   m ~ Bernoulli(1 − p),   ∂L/∂x = ∂L/∂y ⊙ m / (1 − p)
 
     Eval mode: the identity. Masks come from ``self.rng``, a Generator that ``fit`` (and the
-    Sequential constructor) seed from the model and fit seeds, so runs are reproducible.
+    Sequential constructor) seed from the model and fit seeds, so runs are reproducible. In
+    data-parallel training every process draws the mask of the whole global batch and keeps its rows
+    (see :mod:`deltaprop.shard`): the masks one process would draw.
 
     Parameters
     ----------
@@ -42,7 +44,11 @@ class Dropout(Layer):
         if not training or self.p == 0:
             self.mask = None
             return x
-        keep = self.rng.random(x.shape, dtype=x.dtype) >= self.p
+        if self.shard is None:
+            keep = self.rng.random(x.shape, dtype=x.dtype) >= self.p
+        else:   # the global batch's mask, drawn alike in every process; this process's rows of it
+            keep = (self.rng.random((self.shard.total, *x.shape[1:]), dtype=x.dtype) >= self.p)[
+                self.shard.start:self.shard.stop]
         self.mask = keep * x.dtype.type(1.0 / (1.0 - self.p))
         return x * self.mask
 

@@ -74,7 +74,10 @@ class BatchNorm(_Normalization):
 
         ∂L/∂x = (1/√(σ² + ε)) · (g − mean(g) − x̂·mean(g·x̂)),   g = ∂L/∂y · γ
 
-    ``running_mean`` and ``running_var`` are state saved with the model, not parameters.
+    ``running_mean`` and ``running_var`` are state saved with the model, not parameters. In
+    data-parallel training μ, σ² and the means of the backward pass are those of the global batch
+    (summed over the processes: see :mod:`deltaprop.shard`), so every process normalizes as one
+    process would.
 
     Parameters
     ----------
@@ -106,15 +109,21 @@ class BatchNorm(_Normalization):
         self._check(x)
         self._trained_batch = training
         if training:
-            n = x.shape[0]
+            n = x.shape[0] if self.shard is None else self.shard.total
             if n < self.min_training_batch:
                 raise ValueError(
                     f"{self.label} needs at least 2 samples per batch in training mode to estimate a "
                     f"variance, got a batch of {n} (use a larger batch_size, or avoid a last batch of 1)"
                 )
-            mean = x.mean(axis=0)
-            centered = x - mean
-            var = np.mean(centered * centered, axis=0)
+            if self.shard is None:
+                mean = x.mean(axis=0)
+                centered = x - mean
+                var = np.mean(centered * centered, axis=0)
+            else:    # the statistics of the global batch, summed over every process's rows
+                n = self.shard.total
+                mean = self.shard.sum(x.sum(axis=0)) / n
+                centered = x - mean
+                var = self.shard.sum(np.sum(centered * centered, axis=0)) / n
             m = self.momentum
             self.running_mean *= 1 - m
             self.running_mean += m * mean
@@ -140,7 +149,11 @@ class BatchNorm(_Normalization):
         if not self._trained_batch:  # eval mode: the statistics are constants
             return g * self.inv_std
         x_hat = self.X_hat
-        return self.inv_std * (g - g.mean(axis=0) - x_hat * np.mean(g * x_hat, axis=0))
+        if self.shard is None:
+            return self.inv_std * (g - g.mean(axis=0) - x_hat * np.mean(g * x_hat, axis=0))
+        # the means over the global batch: one sum over every process's rows for both
+        sums = self.shard.sum(np.concatenate([g.sum(axis=0), np.sum(g * x_hat, axis=0)])) / self.shard.total
+        return self.inv_std * (g - sums[:self.n_features] - x_hat * sums[self.n_features:])
 
     def config(self):
         return {"n_features": self.n_features, "momentum": self.momentum, "eps": self.eps, "affine": self.affine}

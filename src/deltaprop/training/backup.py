@@ -45,6 +45,9 @@ def _digest(*arrays) -> str:
     for array in arrays:
         if array is None:
             continue
+        if hasattr(array, "fingerprint"):    # rows read lazily from a file: its identity, not its bytes
+            digest.update(array.fingerprint().encode())
+            continue
         if hasattr(array, "tocsr"):
             csr = array.tocsr()
             parts = [csr.data, csr.indices, csr.indptr]
@@ -138,7 +141,9 @@ class BackupAndRestore(Callback):
         }
 
     def save(self) -> None:
-        """Write the run's state now (atomically)."""
+        """Write the run's state now (atomically); in a distributed run, rank 0 alone writes."""
+        if not self.run.is_chief:
+            return
         os.makedirs(self.backup_dir, exist_ok=True)
         header, tensors = tensorfile.pack(self._state())
         tensorfile.write(self.path, tensors, header)
@@ -154,6 +159,9 @@ class BackupAndRestore(Callback):
     # ---------------------------------------------------------------- restoring
     def on_train_begin(self, logs):
         self.resumed_from = None
+        if self.run.replicas.size > 1 and self.save_freq != "epoch":
+            raise ValueError("BackupAndRestore: use save_freq='epoch' in a distributed run (a backup within an "
+                             "epoch would hold only rank 0's part of the epoch's predictions)")
         self._fingerprint = fingerprint(self.run)   # the data does not change during the run: hashed once
         if os.path.exists(self.path):
             self.restore()
@@ -204,7 +212,7 @@ class BackupAndRestore(Callback):
                               f"{'; …' if len(differences) > 3 else ''}); remove it to start afresh")
 
     def on_train_end(self, logs):
-        if self.delete_on_end and self.run.history.stop_reason in NORMAL_ENDS and os.path.exists(self.path):
+        if self.run.is_chief and self.delete_on_end and self.run.history.stop_reason in NORMAL_ENDS and os.path.exists(self.path):
             os.remove(self.path)
             if not os.listdir(self.backup_dir):
                 os.rmdir(self.backup_dir)

@@ -47,5 +47,7 @@ def split_validation(X, y, validation_split: float, rng: np.random.Generator):
             "need at least one sample on each side"
         )
     order = rng.permutation(len(X))
-    val, train = order[:n_val], np.sort(order[n_val:])
-    return X[train], y[train], X[np.sort(val)], y[np.sort(val)]
+    val, train = np.sort(order[:n_val]), np.sort(order[n_val:])
+    if hasattr(X, "subset"):   # LazyRows: choose the rows, read none
+        return X.subset(train), y[train], X.subset(val), y[val]
+    return X[train], y[train], X[val], y[val]

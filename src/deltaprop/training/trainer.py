@@ -13,10 +13,10 @@ from ..layers.activations import Sigmoid
 from . import metrics as metric_registry
 from .callbacks import Callback
 from .data import check_targets, split_validation, training_rng
+from .distributed import Replicas, connect
 from .history import History
 from .monitor import TrainingMonitor
 from .progress import Progress
-from .step import train_step
 from .threads import thread_plan
 
 
@@ -35,8 +35,8 @@ class EpochProgress:
 class TrainingRun:
     """What callbacks see of a run (``callback.run``): the model, loss, optimizer, history, the ``stop``
     flag, and where the run is — ``step`` (updates so far), ``start_epoch`` and ``progress`` (a
-    :class:`EpochProgress`), the run's Generator ``rng``, its ``schedule``, ``callbacks`` and the fit
-    ``settings``. A callback that restores a run (BackupAndRestore) sets them in ``on_train_begin``."""
+    :class:`EpochProgress`), the run's Generator ``rng``, its ``schedule``, ``callbacks``, the fit
+    ``settings`` and ``is_chief`` (False in the ranks of a distributed run that must not write files). A callback that restores a run (BackupAndRestore) sets them in ``on_train_begin``."""
 
     def __init__(self, model, loss, optimizer, history, *, rng=None, schedule=None, callbacks=(), settings=None,
                  data=None):
@@ -53,6 +53,12 @@ class TrainingRun:
         self.step = 0
         self.start_epoch = 0
         self.progress: EpochProgress | None = None
+        self.replicas = Replicas()   # the processes of a distributed run (one by default)
+
+    @property
+    def is_chief(self) -> bool:
+        """True in the process that prints and writes files: the only one, or rank 0 of a distributed run."""
+        return self.replicas.is_chief
 
     def _arrays(self) -> list:
         """Every parameter (one buffer) and state array (running statistics): what a snapshot copies."""
@@ -99,9 +105,13 @@ def evaluate(model, X, y, *, loss, metrics=None, batch_size: int = 1024) -> dict
     loss = loss_registry.get(loss)
     X = model.check_input(X)
     y = check_targets(y, X.shape[0])
-    pred = model.predict(X, batch_size=batch_size)
+    return scores(model, model.predict(X, batch_size=batch_size), y, loss, resolve_metrics(metrics, model, loss))
+
+
+def scores(model, pred, y, loss, metric_list) -> dict:
+    """The loss (with weight penalties) and each metric of predictions ``pred`` for targets ``y``."""
     results = {"loss": loss.forward(pred, y) + model.penalty()}
-    for metric in resolve_metrics(metrics, model, loss):
+    for metric in metric_list:
         results[metric.name] = metric(pred, y)
     return results
 
@@ -157,7 +167,7 @@ def validation_set(model, X, y, validation_split, validation_data, rng):
 
 
 def epoch_logs(epoch, loss_sum, seen, predictions, y, order, metric_list, model, loss, validation, lr,
-               started) -> dict:
+               started, replicas=None) -> dict:
     """The epoch's record: mean training loss and metrics (on the predictions made while training, rows
     ``order``), the validation loss and metrics (eval mode), the learning rate and the seconds it took."""
     logs = {"epoch": epoch, "loss": loss_sum / max(seen, 1)}
@@ -165,8 +175,9 @@ def epoch_logs(epoch, loss_sum, seen, predictions, y, order, metric_list, model,
         epoch_pred = np.concatenate(predictions)
         for metric in metric_list:
             logs[metric.name] = metric(epoch_pred, y[order[:len(epoch_pred)]])
-    if validation[0] is not None:
-        for key, value in evaluate(model, *validation, loss=loss, metrics=metric_list).items():
+    if validation[0] is not None:   # the rows shared among the processes of a distributed run
+        predict = model.predict if replicas is None else lambda X: replicas.predict(model, X)
+        for key, value in scores(model, predict(validation[0]), validation[1], loss, metric_list).items():
             logs[f"val_{key}"] = value
     logs["lr"] = lr
     logs["seconds"] = time.perf_counter() - started
@@ -176,7 +187,7 @@ def epoch_logs(epoch, loss_sum, seen, predictions, y, order, metric_list, model,
 def fit(model, X, y, *, loss, optimizer, epochs: int, batch_size: int = 32, shuffle: bool = True,
         validation_split: float = 0.0, validation_data=None, metrics=None, callbacks=(), schedule=None,
         clip_norm: float | None = None, clip_value: float | None = None, seed: int | None = None,
-        verbose: int = 1, monitor=None) -> History:
+        verbose: int = 1, monitor=None, distributed=False) -> History:
     """Train by mini-batch backpropagation: forward pass, loss, backward pass, update.
 
     Parameters
@@ -207,6 +218,12 @@ def fit(model, X, y, *, loss, optimizer, epochs: int, batch_size: int = 32, shuf
     monitor : bool, int or TrainingMonitor, optional
         Record per-layer gradient-flow measurements every 10 (or N) steps into
         ``history.diagnostics`` (see :class:`deltaprop.TrainingMonitor`).
+    distributed : bool or mpi4py communicator, default False
+        Data-parallel training under ``mpiexec -n N`` (see :mod:`deltaprop.training.distributed`):
+        every process runs the same script on the same data; each global batch of ``batch_size``
+        rows is split among the processes and their gradients summed by one MPI Allreduce per
+        step, so the result is the one-process result. Only rank 0 prints. Outside mpiexec, one
+        process trains as usual.
 
     Returns
     -------
@@ -216,6 +233,7 @@ def fit(model, X, y, *, loss, optimizer, epochs: int, batch_size: int = 32, shuf
     """
     loss = loss_registry.get(loss)
     optimizer = optim.get(optimizer)
+    replicas = connect(distributed)
     epochs = check_positive_int(epochs, "epochs")
     batch_size = check_positive_int(batch_size, "batch_size")
     metric_list = resolve_metrics(metrics, model, loss)
@@ -249,9 +267,12 @@ def fit(model, X, y, *, loss, optimizer, epochs: int, batch_size: int = 32, shuf
         callback.set_run(run)
     if schedule is not None:
         schedule.reset()
-    progress = Progress(verbose, epochs, len(bounds))
+    run.replicas = replicas
+    progress = Progress(verbose if replicas.is_chief else 0, epochs, len(bounds))
+    replicas.start(model, {"model seed": model.seed, "fit seed": seed, "rows": n_samples, "batch_size": batch_size,
+                           "epochs": epochs, "data sample": _sample_digest(X, y)})
 
-    with thread_plan(batch_size, params.values.size):   # threads by operation size (threads.py)
+    with thread_plan(batch_size, params.values.size), replicas.guard():   # threads by operation size (threads.py)
         for callback in callbacks:
             callback.on_train_begin({})
         try:
@@ -269,11 +290,17 @@ def fit(model, X, y, *, loss, optimizer, epochs: int, batch_size: int = 32, shuf
                 state = run.progress
                 progress.epoch_begin(epoch)
                 running = {}
+                stop_vote = False   # distributed: a rank's stop request, agreed on in the next step's sum
                 for batch in range(state.batch, len(bounds)):
                     start, stop = bounds[batch]
                     index = state.order[start:stop]
-                    X_batch, y_batch = X[index], y[index]
-                    batch_loss = train_step(model, loss, X_batch, y_batch)      # 1.–3.: forward, loss, backward
+                    first, last = replicas.slice(len(index))                 # this process's rows of the batch
+                    X_batch, y_batch = X[index[first:last]], y[index[first:last]]
+                    batch_loss, stop_agreed = replicas.train_step(              # 1.–3.: forward, loss, backward
+                        model, loss, X_batch, y_batch, first, len(index), stop_vote)
+                    if stop_agreed:    # some rank asked to stop after the last update: all stop before this one
+                        run.stop = True
+                        break
                     batch_logs = {"epoch": epoch, "loss": batch_loss, "size": len(index)}
                     for callback in callbacks:
                         callback.on_backward_end(batch, batch_logs)
@@ -294,13 +321,16 @@ def fit(model, X, y, *, loss, optimizer, epochs: int, batch_size: int = 32, shuf
                     if progress.uses_bar:
                         progress.batch_end(_running(running, state.loss_sum, state.seen, metric_list,
                                                     model.layers[-1].output, y_batch))
+                    if run.stop and replicas.size > 1:
+                        stop_vote, run.stop = True, False   # other ranks may not know yet: vote in the next sum
                     if run.stop:
                         break
+                run.stop = replicas.agree(run.stop or stop_vote)
                 if run.stop and state.seen < n_samples:
                     progress.close()
                     break  # the epoch is not complete (a non-finite value, an interruption): nothing to log
-                logs = epoch_logs(epoch, state.loss_sum, state.seen, state.predictions, y, state.order, metric_list,
-                                  model, loss, (X_val, y_val), epoch_lr, started)
+                logs = epoch_logs(epoch, state.loss_sum, state.seen, replicas.gather_batches(state.predictions), y,
+                                  state.order, metric_list, model, loss, (X_val, y_val), epoch_lr, started, replicas)
                 run.progress = None
                 if schedule is not None:
                     schedule.observe(epoch, logs)
@@ -308,6 +338,7 @@ def fit(model, X, y, *, loss, optimizer, epochs: int, batch_size: int = 32, shuf
                 for callback in callbacks:
                     callback.on_epoch_end(epoch, logs)
                 progress.epoch_end(logs)
+                run.stop = replicas.agree(run.stop)
                 if run.stop:
                     break
         except KeyboardInterrupt:
@@ -315,10 +346,21 @@ def fit(model, X, y, *, loss, optimizer, epochs: int, batch_size: int = 32, shuf
             history.message = f"training interrupted by the user after {history.epochs} complete epochs"
         finally:
             progress.close()
+            model.set_shard(None)
             for callback in callbacks:
                 callback.on_train_end({})
     progress.message(history.message)
     return history
+
+
+def _sample_digest(X, y) -> str:
+    """A digest of the first and last rows: cheap evidence that every rank holds the same data."""
+    import hashlib
+
+    digest = hashlib.blake2b(digest_size=8)
+    for array in (X[:2], X[-2:], y[:2], y[-2:]):
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()
 
 
 def _running(running: dict, loss_sum: float, seen: int, metric_list, output, y_batch) -> dict:
