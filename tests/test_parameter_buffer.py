@@ -1,4 +1,4 @@
-"""One contiguous value buffer and one gradient buffer per model, and the thread plan of a fit.
+"""One contiguous value buffer and one gradient buffer per model.
 
 Every optimizer step over the buffers (one kernel call) is checked against the readable reference
 rule applied parameter by parameter (float64, 1e-12).
@@ -11,7 +11,6 @@ import pytest
 
 import deltaprop as dp
 from deltaprop.optim import fused
-from deltaprop.training import threads
 
 from test_fused import CONFIGS
 
@@ -136,29 +135,3 @@ def test_clip_grad_norm_over_the_buffer_equals_per_parameter_clipping(rng):
     assert total == pytest.approx(norm, rel=1e-12)
     for p, g in zip(params, grads):
         np.testing.assert_allclose(p.grad, g * (1.0 / (norm + 1e-6)), rtol=1e-12)
-
-
-@pytest.mark.parametrize("batch, n_params, cores, expected", [
-    (16, 500_000, 2, {"blas": 1, "optimizer": 2}),
-    (8, 500_000, 16, {"blas": 1, "optimizer": 16}),
-    (16, 5_000, 2, {"blas": 1, "optimizer": 1}),
-    (32, 500_000, 2, {"blas": None, "optimizer": 1}),
-    (16, 500_000, 1, {"blas": None, "optimizer": 1}),
-])
-def test_the_thread_plan_follows_batch_and_model_size(batch, n_params, cores, expected):
-    assert threads.plan(batch, n_params, cores) == expected
-
-
-def test_results_do_not_depend_on_the_thread_plan(rng, monkeypatch):
-    X, y = rng.normal(size=(96, 30)), rng.integers(0, 4, size=96)
-
-    def train():
-        model = dp.mlp([30, 400, 300, 4], seed=0)
-        model.fit(X, y, loss="cross_entropy", optimizer="adam", epochs=2, batch_size=8, seed=0, verbose=0)
-        return model.parameters().values.copy()
-
-    assert threads.plan(8, 150_000, 2)["blas"] == 1   # the skinny-batch plan runs below
-    monkeypatch.setattr(threads, "cores", lambda: 2)
-    planned = train()
-    monkeypatch.setattr(threads, "plan", lambda batch, n, cores=None: {"blas": None, "optimizer": 1})
-    np.testing.assert_array_equal(train(), planned)

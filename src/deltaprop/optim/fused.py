@@ -8,7 +8,6 @@ rules run instead.
 """
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import math
 import os
@@ -38,24 +37,6 @@ def _use_own_threads() -> None:
     worker thread, ~90 µs per call, which is why it is not forced here.
     """
     numba.set_num_threads(max(1, min(THREADS, numba.config.NUMBA_NUM_THREADS)))
-
-
-@contextlib.contextmanager
-def threads(count: int):
-    """Run the kernels on ``count`` threads inside the block (capped at numba's pool), then as before.
-
-    The kernels are elementwise (no reductions), so the results do not depend on the thread count.
-    ``DELTAPROP_OPTIMIZER_THREADS``, when set, wins over ``count``.
-    """
-    if not ready() or "DELTAPROP_OPTIMIZER_THREADS" in os.environ:
-        yield
-        return
-    before = numba.get_num_threads()
-    numba.set_num_threads(max(1, min(count, numba.config.NUMBA_NUM_THREADS)))
-    try:
-        yield
-    finally:
-        numba.set_num_threads(before)
 
 
 # Inside the loops the only branches test flags that do not change from one element to the next

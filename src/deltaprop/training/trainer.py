@@ -17,7 +17,6 @@ from .distributed import Replicas, connect
 from .history import History
 from .monitor import TrainingMonitor
 from .progress import Progress
-from .threads import thread_plan
 
 
 @dataclass
@@ -272,7 +271,7 @@ def fit(model, X, y, *, loss, optimizer, epochs: int, batch_size: int = 32, shuf
     replicas.start(model, {"model seed": model.seed, "fit seed": seed, "rows": n_samples, "batch_size": batch_size,
                            "epochs": epochs, "data sample": _sample_digest(X, y)})
 
-    with thread_plan(batch_size, params.values.size), replicas.guard():   # threads by operation size (threads.py)
+    with replicas.guard():   # in a distributed run, a failure on one rank ends them all
         for callback in callbacks:
             callback.on_train_begin({})
         try:
