@@ -4,12 +4,13 @@
 >>> model = dp.Sequential([dp.Dense(4, 8), dp.Tanh(), dp.Dense(8, 3)], seed=0)
 """
 from . import init
-from .builders import mlp
+from .builders import cnn, mlp
 from .gradcheck import GradcheckReport, gradcheck
 from .errors import DataError, InputError, ModelFileError
 from .layers import (
-    ELU, GELU, Activation, BatchNorm, Dense, Dropout, Identity, Layer, LayerNorm, LeakyReLU, ReLU, Sigmoid, Softmax,
-    Softplus, Tanh, register_layer,
+    ELU, GELU, Activation, AvgPool1D, AvgPool2D, BatchNorm, Conv1D, Conv2D, Dense, Dropout, Flatten, GlobalAvgPool,
+    Identity, Layer, LayerNorm, LeakyReLU, MaxPool1D, MaxPool2D, ReLU, Residual, Sigmoid, Softmax, Softplus, Tanh,
+    register_layer,
 )
 from .losses import MAE, MSE, BinaryCrossEntropy, CrossEntropy, Huber, Loss
 from .model import LayerTrace, Sequential
@@ -31,9 +32,10 @@ from .diagnostics import Finding, diagnose
 from ._version import __version__
 
 __all__ = [
-    "init", "mlp", "gradcheck", "GradcheckReport",
+    "init", "mlp", "cnn", "gradcheck", "GradcheckReport",
     "Layer", "Activation", "register_layer", "Dense", "Identity", "ReLU", "LeakyReLU", "ELU", "GELU", "Sigmoid",
-    "Tanh", "Softplus", "Softmax", "BatchNorm", "LayerNorm", "Dropout",
+    "Tanh", "Softplus", "Softmax", "BatchNorm", "LayerNorm", "Dropout", "Conv1D", "Conv2D", "MaxPool1D", "MaxPool2D",
+    "AvgPool1D", "AvgPool2D", "GlobalAvgPool", "Flatten", "Residual",
     "Loss", "MSE", "MAE", "Huber", "BinaryCrossEntropy", "CrossEntropy",
     "Sequential", "LayerTrace", "Parameter", "__version__", "InputError", "DataError",
     "Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "clip_grad_norm", "clip_grad_value",

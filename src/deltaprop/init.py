@@ -2,7 +2,8 @@
 
 An initializer is a callable ``init(shape, rng, dtype) -> ndarray`` drawing from a
 ``numpy.random.Generator``. For a weight matrix of shape ``(n_in, n_out)``,
-``fan_in = n_in`` and ``fan_out = n_out``.
+``fan_in = n_in`` and ``fan_out = n_out``; for a convolution's ``(out_channels, in_channels,
+*kernel)``, ``fan_in = in_channels·prod(kernel)`` and ``fan_out = out_channels·prod(kernel)``.
 
 ========================  =========================================================
 name                      distribution
@@ -31,8 +32,13 @@ from ._registry import Registry
 
 
 def _fans(shape) -> tuple[int, int]:
+    """(fan_in, fan_out): a Dense W (n_in, n_out) → (n_in, n_out); a convolution's W (out, in, *kernel) →
+    (in·prod(kernel), out·prod(kernel)), as PyTorch counts them."""
     if len(shape) == 1:
         return shape[0], shape[0]
+    if len(shape) > 2:
+        receptive = math.prod(shape[2:])
+        return shape[1] * receptive, shape[0] * receptive
     return shape[0], shape[1]
 
 

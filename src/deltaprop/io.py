@@ -7,8 +7,9 @@ Layout of a file written by :func:`save`:
   ``"optimizer/<parameter name>/<key>"``;
 * header metadata, key ``"deltaprop"`` — a JSON object: format version, deltaprop version,
   dtype, the architecture (a list of ``{"type": layer class, "config": constructor arguments}``),
-  the preprocessing (or null), and optionally the optimizer's type, hyperparameters and step
-  counts and the training step.
+  the preprocessing (or null), a sample's shape where the layers leave sizes open (``input_shape``,
+  e.g. [1, 28, 28] for a CNN), and optionally the optimizer's type, hyperparameters and step counts
+  and the training step.
 
 Loading never unpickles or evaluates anything: it reads the header with the safetensors
 library, builds only layer types registered in :data:`deltaprop.layers.LAYERS` (the built-in ones,
@@ -71,6 +72,8 @@ def _tensors_and_header(model, optimizer, step, info=None) -> tuple[dict, dict]:
         "dtype": np.dtype(model.dtype).name, "architecture": architecture(model),
         "preprocessing": None if model.preprocessing is None else model.preprocessing.to_config(),
     }
+    if model.input_shape is not None and None not in model.input_shape and model.declared_input_shape:
+        header["input_shape"] = list(model.input_shape)     # a CNN's sample size, which its layers do not fix
     if optimizer is not None:
         state_dict = optimizer.state_dict()
         steps = {}
@@ -140,8 +143,12 @@ def _build(header: dict, path: str):
             layers.append(cls(**entry.get("config", {})))
         except (TypeError, ValueError) as exc:
             raise ModelFileError(f"{path}: layer {index} ({layer_type}): bad arguments: {exc}") from None
+    input_shape = header.get("input_shape")
+    if input_shape is not None and (not isinstance(input_shape, list) or not all(
+            isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in input_shape)):
+        raise ModelFileError(f"{path}: input_shape must be a list of positive integers, got {input_shape!r}")
     try:
-        model = Sequential(layers, dtype=dtype_name)
+        model = Sequential(layers, dtype=dtype_name, input_shape=input_shape)
     except (TypeError, ValueError) as exc:
         raise ModelFileError(f"{path}: the architecture is inconsistent: {exc}") from None
     if header.get("preprocessing") is not None:

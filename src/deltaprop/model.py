@@ -66,6 +66,9 @@ class Sequential:
     dtype : "float32" (default) or "float64"
         The dtype of every parameter and of all computation. Inputs are converted to it at
         the model's entrance; nothing inside changes dtype.
+    input_shape : tuple, optional
+        One sample's shape, where the layers leave sizes open: a CNN's (channels, height, width).
+        Checked against every layer; saved with the model.
 
     Examples
     --------
@@ -80,7 +83,7 @@ class Sequential:
     ((5, 4), (5, 8))
     """
 
-    def __init__(self, layers, seed: int | None = None, dtype="float32"):
+    def __init__(self, layers, seed: int | None = None, dtype="float32", input_shape=None):
         layers = list(layers)
         if not layers:
             raise ValueError("layers must contain at least one layer, got an empty list")
@@ -93,6 +96,13 @@ class Sequential:
         for index, layer in enumerate(self.layers):
             layer.label = f"layer {index} ({type(layer).__name__})"
         self.input_shape = next((layer.input_shape for layer in layers if layer.input_shape is not None), None)
+        self.declared_input_shape = input_shape is not None
+        if input_shape is not None:    # a sample's full shape, where the layers leave sizes open (a CNN's image size)
+            input_shape = tuple(input_shape)
+            if self.input_shape is not None and not fits(self.input_shape, input_shape):
+                raise ValueError(f"input_shape {input_shape} does not fit the first layers, which take "
+                                 f"{describe_shape(self.input_shape)}")
+            self.input_shape = input_shape
         self.output_shape = self._infer_shapes()
         for layer in self.layers:
             layer.astype(self.dtype)
@@ -110,16 +120,16 @@ class Sequential:
         if shape is None:
             return None
         for layer in self.layers:
-            if not fits(layer.input_shape, shape):
-                raise ValueError(f"{layer.label} expects {describe_shape(layer.input_shape)} but the layer before it "
+            if not layer.fits_input(shape):
+                raise ValueError(f"{layer.label} expects {layer.describe_input()} but the layer before it "
                                  f"gives {describe_shape(shape)}")
             shape = layer.output_shape(shape)
         return tuple(shape)
 
     def _name_parameters(self) -> None:
         for index, layer in enumerate(self.layers):
-            for param in layer.parameters():
-                param.name = f"{index}.{param.name.split('.')[-1]}"
+            for param, name in zip(layer.parameters(), layer.parameter_names()):
+                param.name = f"{index}.{name}"
 
     @property
     def n_in(self) -> int | None:
@@ -170,6 +180,8 @@ class Sequential:
         if isinstance(X, LazyRows):   # rows read batch by batch (finite values checked when the file was read)
             if len(X) == 0:
                 raise ValueError(f"{name} is empty: shape {X.shape}, need at least one sample and one feature")
+            if ndim is not None and X.ndim != ndim:
+                raise ValueError(f"{name} must be {ndim}-D (samples first), got shape {X.shape}")
             X = X.astype(self.dtype)
         else:
             X = as_float_array(X, name, dtype=self.dtype, ndim=ndim)

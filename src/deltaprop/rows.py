@@ -28,9 +28,12 @@ class LazyRows:
     dtype : dtype, default float64
     source : str
         The file the rows come from, for messages and run fingerprints.
+    sample_shape : tuple, optional
+        Each row read is reshaped to it (C-order), e.g. ``(1, 28, 28)`` for a CNN.
     """
 
-    def __init__(self, array, rows=None, mean=None, std=None, dtype=np.float64, source: str = ""):
+    def __init__(self, array, rows=None, mean=None, std=None, dtype=np.float64, source: str = "",
+                 sample_shape: tuple | None = None):
         if getattr(array, "ndim", None) != 2:
             raise ValueError(f"{source or 'array'}: LazyRows needs a 2-D array, got shape {np.shape(array)}")
         self.array = array
@@ -39,12 +42,15 @@ class LazyRows:
         self.std = None if std is None else np.asarray(std, dtype=np.float64)
         self.dtype = np.dtype(dtype)
         self.source = source
+        self.sample_shape = None if sample_shape is None else tuple(sample_shape)
 
     @property
     def shape(self) -> tuple:
-        return (len(self.rows), self.array.shape[1])
+        return (len(self.rows), *(self.sample_shape or (self.array.shape[1],)))
 
-    ndim = 2
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -59,15 +65,21 @@ class LazyRows:
             values = values[np.argsort(np.argsort(positions, kind="stable"), kind="stable")]
         if self.mean is not None:
             values = (values - self.mean) / self.std
+        if self.sample_shape is not None:
+            values = values.reshape(len(values), *self.sample_shape)
         return values.astype(self.dtype, copy=False)
 
     def subset(self, positions) -> "LazyRows":
         """The rows at ``positions`` of this object, still unread."""
         return LazyRows(self.array, self.rows[np.asarray(positions, dtype=np.int64)], self.mean, self.std, self.dtype,
-                        self.source)
+                        self.source, self.sample_shape)
 
     def astype(self, dtype) -> "LazyRows":
-        return LazyRows(self.array, self.rows, self.mean, self.std, dtype, self.source)
+        return LazyRows(self.array, self.rows, self.mean, self.std, dtype, self.source, self.sample_shape)
+
+    def reshape_samples(self, sample_shape) -> "LazyRows":
+        """The same rows, each read as an array of ``sample_shape`` (C-order), e.g. (1, 28, 28) for a CNN."""
+        return LazyRows(self.array, self.rows, self.mean, self.std, self.dtype, self.source, sample_shape)
 
     def fingerprint(self) -> str:
         """What identifies these rows without reading them: the file (path, size, modification time), the

@@ -61,13 +61,20 @@ def _notice_unseen(pre, table) -> None:
         note(text)
 
 
+def model_input(model, X):
+    """Feature rows as the model takes them: reshaped to its sample shape for a CNN (e.g. 1×28×28)."""
+    if model.input_shape is not None and len(model.input_shape) > 1 and None not in model.input_shape:
+        return X.reshape(len(X), *model.input_shape)
+    return X
+
+
 def evaluate(args) -> int:
     from .train import scores
 
     checkpoint = _load_model(args.model)
     model, pre = checkpoint.model, checkpoint.model.preprocessing
     table = _rows(args, checkpoint)
-    X = pre.transform(table.features, table.source, table.lines)
+    X = model_input(model, pre.transform(table.features, table.source, table.lines))
     y = pre.encode_target(table.target, table.source, table.lines)
     _notice_unseen(pre, table)
     loss = checkpoint.info.get("loss", "cross_entropy" if pre.task == "classification" else "mse")
@@ -93,7 +100,7 @@ def predict(args) -> int:
         table = datasets.load(args.data)
     else:
         table = _features_only(args.data, pre, header=not (args.no_header or checkpoint.info.get("no_header", False)))
-    X = pre.transform(table.features, table.source, table.lines)
+    X = model_input(model, pre.transform(table.features, table.source, table.lines))
     _notice_unseen(pre, table)
     output = model.predict(X).astype(np.float64)
     frame = pd.DataFrame()

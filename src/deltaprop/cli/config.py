@@ -40,13 +40,17 @@ SETTINGS = {
     "keep": ((list,), []),
     "no_header": ((bool,), False),
     "diagnose": ((bool,), False),
+    "conv": ((str, type(None)), None),
+    "input_shape": ((str, type(None)), None),
+    "pool": ((str,), "none"),
 }
 #: settings that describe where a run goes or how it is launched, not what it computes: never saved
-NOT_SAVED = {"out", "overwrite", "config", "quiet", "resume"}
+NOT_SAVED = {"out", "overwrite", "config", "quiet", "resume", "distributed"}
 CHOICES = {
     "task": ("auto", "classification", "regression"),
     "normalization": ("none", "batchnorm", "layernorm"),
     "dtype": ("float32", "float64"),
+    "pool": ("none", "max", "avg"),
 }
 DEFAULTS = {name: default for name, (_, default) in SETTINGS.items()}
 TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", list: "a list", bool: "true or false",

@@ -77,6 +77,11 @@ def _train_options(parser) -> None:
     add("--quiet", action="store_true", help="no progress bar or per-epoch lines")
     add("--diagnose", action="store_true",
         help="gradient-flow findings before and after training, per-layer monitoring, report.html")
+    add("--conv", metavar="SPEC", help="a CNN: convolutions C:K[:S[:P]] (channels, kernel, stride [1], padding "
+        "[(K-1)/2]), comma-separated, e.g. 25:5:2:1,25:3:2:1; then --layers Dense layers (none: --layers none)")
+    add("--input-shape", metavar="SHAPE", help="a sample's shape for --conv, C,L or C,H,W [digits 1,8,8; mnist5k "
+        "1,28,28; mnist1d 1,40]")
+    add("--pool", choices=["none", "max", "avg"], help="a pooling of size 2 after each convolution [none]")
     add("--distributed", action="store_true",
         help="data-parallel training under mpiexec -n N (the one-process result; rank 0 prints and writes)")
 

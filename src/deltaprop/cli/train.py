@@ -85,6 +85,19 @@ def check_settings(settings: dict) -> None:
     if settings["normalization"] == "batchnorm" and settings["batch_size"] == 1:
         raise InputError("--batch-size must be at least 2 with --normalization batchnorm (a batch of one sample "
                          "has no variance to normalize by)")
+    if settings["conv"]:
+        from ..builders import parse_conv
+
+        try:
+            parse_conv(settings["conv"])
+        except ValueError as exc:
+            raise InputError(f"--conv: {exc}") from None
+        if settings["normalization"] == "layernorm":
+            raise InputError("--normalization layernorm is for Dense layers; use batchnorm with --conv")
+        if settings["input_shape"]:
+            parse_shape(settings["input_shape"])
+    elif settings["pool"] != "none" or settings["input_shape"]:
+        raise InputError(f"--{'pool' if settings['pool'] != 'none' else 'input-shape'} applies to a CNN; give --conv")
     both = sorted(set(settings["drop"]) & set(settings["keep"]))
     if both:
         raise InputError(f"--drop and --keep both name {both[0]!r}")
@@ -263,6 +276,39 @@ def on_chief(replicas, action):
     return result
 
 
+def parse_shape(text: str) -> tuple:
+    """``"1,28,28"`` → (1, 28, 28); an InputError naming --input-shape otherwise."""
+    try:
+        shape = tuple(int(part) for part in str(text).split(","))
+    except ValueError:
+        shape = ()
+    if len(shape) not in (2, 3) or min(shape) < 1:
+        raise InputError(f"--input-shape must be C,L or C,H,W (positive integers), e.g. 1,28,28, got {text!r}")
+    return shape
+
+
+def cnn_input_shape(settings: dict, table, pre) -> tuple:
+    """A sample's shape for --conv: --input-shape, else the built-in dataset's; its size must be the inputs'."""
+    if settings["input_shape"]:
+        shape = parse_shape(settings["input_shape"])
+    elif getattr(table, "sample_shape", None):
+        shape = tuple(table.sample_shape)
+    else:
+        raise InputError(f"--conv needs a sample shape: give --input-shape C,L or C,H,W for {table.name} (digits, "
+                         "mnist5k and mnist1d have theirs)")
+    if math.prod(shape) != pre.n_inputs:
+        raise InputError(f"--input-shape {','.join(map(str, shape))} holds {math.prod(shape)} values, but the data "
+                         f"has {pre.n_inputs} inputs")
+    return shape
+
+
+def shaped(X, sample_shape):
+    """Rows of features as samples of ``sample_shape`` (a view; LazyRows reshape each row they read)."""
+    if hasattr(X, "reshape_samples"):
+        return X.reshape_samples(sample_shape)
+    return X.reshape(len(X), *sample_shape)
+
+
 def take_rows(X, positions):
     """Rows ``positions`` of X: an array's copied, a LazyRows's still unread."""
     return X.subset(positions) if hasattr(X, "subset") else X[positions]
@@ -310,9 +356,23 @@ def train(args, replicas) -> int:
     folder = RunFolder(args.out, table.name, args.overwrite) if not args.resume else None
 
     normalization = None if settings["normalization"] == "none" else settings["normalization"]
-    model = dp.mlp([pre.n_inputs, *hidden, pre.n_outputs], activation=settings["activation"],
-                   normalization=normalization, dropout=settings["dropout"], seed=settings["seed"],
-                   dtype=settings["dtype"])
+    if settings["conv"]:
+        sample_shape = cnn_input_shape(settings, table, pre)
+        try:
+            model = dp.cnn(sample_shape, settings["conv"], pre.n_outputs, hidden=hidden,
+                           activation=settings["activation"], normalization=normalization,
+                           pool=None if settings["pool"] == "none" else settings["pool"], dropout=settings["dropout"],
+                           seed=settings["seed"], dtype=settings["dtype"])
+        except ValueError as exc:    # a stack that shrinks the sample to nothing
+            raise InputError(f"--conv {settings['conv']}: {exc}") from None
+        split.X_train, split.X_test = shaped(split.X_train, sample_shape), shaped(split.X_test, sample_shape)
+        layout = " → ".join([("×".join(map(str, sample_shape))), f"conv {settings['conv']}",
+                             *map(str, hidden), str(pre.n_outputs)])
+    else:
+        model = dp.mlp([pre.n_inputs, *hidden, pre.n_outputs], activation=settings["activation"],
+                       normalization=normalization, dropout=settings["dropout"], seed=settings["seed"],
+                       dtype=settings["dtype"])
+        layout = " → ".join(str(n) for n in [pre.n_inputs, *hidden, pre.n_outputs])
     model.preprocessing = pre
     optimizer = dp.optim.get(settings["optimizer"], settings["lr"])
     metrics = ["accuracy"] if pre.task == "classification" else ["r2"]
@@ -327,8 +387,7 @@ def train(args, replicas) -> int:
     if settings["diagnose"]:
         from .diagnose import attach
         extra_callbacks, after_training = attach(model, split, loss_name, folder)
-    print(f"model: {' → '.join(str(n) for n in [pre.n_inputs, *hidden, pre.n_outputs])} "
-          f"({settings['activation']}), {sum(p.size for p in model.parameters())} parameters; "
+    print(f"model: {layout} ({settings['activation']}), {sum(p.size for p in model.parameters())} parameters; "
           f"loss {loss_name}, {type(optimizer).__name__}(lr={settings['lr']:g}), batch {settings['batch_size']}, "
           f"at most {settings['epochs']} epochs" + (f", patience {settings['patience']}" if early_stopping else ""))
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 
 from . import synthetic
-from .builtin import BUILTIN, load_builtin, names
+from .builtin import BUILTIN, load_builtin, load_images, names
 from .files import load_csv, load_file, load_npz
 from .arrays import ArrayTable, is_npy_folder, load_npy_folder, split_arrays
 from .split import Split, held_out, held_out_rows, resolve_task, split
@@ -50,4 +50,4 @@ def catalogue() -> list:
 
 __all__ = ["load", "names", "catalogue", "Table", "DataError", "from_arrays", "split", "Split",
            "held_out_rows", "held_out", "resolve_task", "load_csv", "load_npz", "load_file", "synthetic", "BUILTIN",
-           "ArrayTable", "load_npy_folder", "split_arrays"]
+           "ArrayTable", "load_npy_folder", "split_arrays", "load_images"]

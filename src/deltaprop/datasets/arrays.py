@@ -37,6 +37,7 @@ class ArrayTable:
     test_split: float = 0.2
     lines: None = None
     notes: list = field(default_factory=list)
+    sample_shape: tuple | None = None
 
     @property
     def n_samples(self) -> int:

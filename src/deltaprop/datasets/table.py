@@ -28,6 +28,7 @@ class Table:
     source: str = ""
     lines: np.ndarray | None = None
     notes: list = field(default_factory=list)
+    sample_shape: tuple | None = None   # a sample's shape as a CNN takes it (built-in images and signals)
 
     @property
     def n_samples(self) -> int:

@@ -89,7 +89,11 @@ def _vanishing_advice(model, index: int) -> str:
         tips.append(f"the weights are initialized too small ({described}, He/Glorot give ≈ {recommended:.2g}): "
                     "use init='he_normal' for ReLU or 'glorot_uniform' for sigmoid/tanh")
     if not _has_normalization(model):
-        tips.append("add BatchNorm after each Dense (dp.mlp(..., normalization='batchnorm'))")
+        tips.append("add BatchNorm after each Dense or convolution (dp.mlp(..., normalization='batchnorm'))")
+    depth = sum(layer.kind == "weights" for layer in model.layers)
+    if depth > 6 and not any(layer.kind == "block" for layer in model.layers):
+        tips.append(f"with {depth} weight layers, add skip connections: wrap pairs of layers in dp.Residual blocks, "
+                    "so that δ has an identity path back to the first layers")
     return "; ".join(tips) or "use fewer layers or a higher learning rate for the first layers"
 
 

@@ -101,6 +101,9 @@ def _build(obj, opset: int):
     pre = None if estimator else model.preprocessing
     if pre is not None:
         inputs, x, numeric = _table_inputs(graph, pre)
+        if model.input_shape is not None and len(model.input_shape) > 1:   # a CNN: feature rows → (N, C, …)
+            x = graph.op("Reshape", x, graph.constant(np.array([-1, *model.input_shape], dtype=np.int64), "shape",
+                                                      dtype=np.int64))
         metadata.update(feature_columns=pre.feature_columns, numeric_columns=numeric,
                         text_columns=list(pre.categories), task=pre.task, target=pre.target_name)
     else:

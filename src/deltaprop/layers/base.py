@@ -32,7 +32,7 @@ class Layer:
 
     * ``kind`` — ``"weights"`` (a learned map such as Z = A·W + b, whose δ is recorded and judged
       for vanishing/exploding gradients), ``"activation"``, ``"normalization"``, ``"noise"``
-      (dropout), ``"shape"`` (flatten, pooling) or ``"other"``;
+      (dropout), ``"shape"`` (flatten, pooling), ``"block"`` (a Residual holding layers) or ``"other"``;
     * ``family`` — for activations: ``"relu"`` (units can die; He init suits them) or
       ``"squashing"`` (sigmoid, tanh: units saturate; Glorot init suits them), else None;
     * ``recommended_init`` — the weight initializer that keeps the variance of a Dense layer in
@@ -85,6 +85,10 @@ class Layer:
         """Trainable Parameters of this layer, in a fixed order (Dense: W then b)."""
         return []
 
+    def parameter_names(self) -> list:
+        """The parameters' names within the layer (``"W"``, ``"b"``); a model prefixes the layer's index."""
+        return [p.name.split(".")[-1] for p in self.parameters()]
+
     def state(self) -> dict:
         """Non-trainable arrays saved with the model (BatchNorm's running statistics), by attribute name."""
         return {}
@@ -117,6 +121,14 @@ class Layer:
     to_onnx = None
 
     # ----------------------------------------------------------------- shapes
+    def fits_input(self, shape: tuple) -> bool:
+        """Does the layer accept samples of ``shape``? (``input_shape`` with None as any size, by default.)"""
+        return fits(self.input_shape, shape)
+
+    def describe_input(self) -> str:
+        """What the layer takes, for messages: ``8 input features``, ``input of shape (3, any)``."""
+        return describe_shape(self.input_shape) if self.input_shape is not None else "any input"
+
     def output_shape(self, input_shape: tuple) -> tuple:
         """The per-sample output shape for a per-sample ``input_shape`` (the same, for most layers)."""
         return tuple(input_shape)
@@ -160,9 +172,10 @@ def register_layer(cls=None, *, name: str | None = None, aliases=()):
 
 
 def fits(expected, shape) -> bool:
-    """Does a per-sample ``shape`` match ``expected`` (None entries match any size)?"""
+    """Does a per-sample ``shape`` match ``expected``? None entries — in either: a size not known before the
+    data comes (a sequence's length) — match any size."""
     return expected is None or (len(expected) == len(shape)
-                                and all(e is None or e == s for e, s in zip(expected, shape)))
+                                and all(e is None or s is None or e == s for e, s in zip(expected, shape)))
 
 
 def describe_shape(shape) -> str:

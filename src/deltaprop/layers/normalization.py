@@ -1,6 +1,8 @@
 """BatchNorm and LayerNorm: normalize, then scale by γ and shift by β."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .._checks import check_number, check_positive_int
@@ -90,7 +92,9 @@ class BatchNorm(_Normalization):
 
     Shape
     -----
-    ``(N, n_features)`` → ``(N, n_features)``; N >= 2 in training mode.
+    ``(N, n_features)`` → same (``torch.nn.BatchNorm1d``); N >= 2 in training mode. Also
+    ``(N, C, L)`` and ``(N, C, H, W)`` with ``n_features = C`` (``BatchNorm1d``/``BatchNorm2d`` after a
+    convolution): one μ, σ², γ, β per channel, over the samples and positions.
     """
 
     min_training_batch = 2
@@ -105,11 +109,34 @@ class BatchNorm(_Normalization):
     def state(self) -> dict:
         return {"running_mean": self.running_mean, "running_var": self.running_var}
 
+    def _check(self, x):
+        if x.ndim not in (2, 3, 4) or x.shape[1] != self.n_features:
+            raise ValueError(f"{self.label} expects input of shape (n_samples, {self.n_features}) or (n_samples, "
+                             f"{self.n_features}, …) with channels second, got shape {x.shape}")
+
+    #: (n_features,), (n_features, L) or (n_features, H, W): any rank, checked by fits_input
+    input_shape = None
+
+    def fits_input(self, shape) -> bool:
+        return 1 <= len(shape) <= 3 and shape[0] == self.n_features
+
+    def describe_input(self) -> str:
+        return f"{self.n_features} input features"
+
     def forward(self, x, training=False):
         self._check(x)
+        if x.ndim == 2:
+            return self._forward_rows(x, training, 1)
+        # (N, C, …): statistics per channel over the samples and positions (BatchNorm1d/2d) — the same
+        # formulas on a matrix with one row per (sample, position)
+        rows = np.moveaxis(x, 1, -1).reshape(-1, self.n_features)
+        y = self._forward_rows(rows, training, math.prod(x.shape[2:]))
+        return np.ascontiguousarray(np.moveaxis(y.reshape(x.shape[0], *x.shape[2:], self.n_features), -1, 1))
+
+    def _forward_rows(self, x, training: bool, per_sample: int):
         self._trained_batch = training
         if training:
-            n = x.shape[0] if self.shard is None else self.shard.total
+            n = x.shape[0] if self.shard is None else self.shard.total * per_sample
             if n < self.min_training_batch:
                 raise ValueError(
                     f"{self.label} needs at least 2 samples per batch in training mode to estimate a "
@@ -120,10 +147,10 @@ class BatchNorm(_Normalization):
                 centered = x - mean
                 var = np.mean(centered * centered, axis=0)
             else:    # the statistics of the global batch, summed over every process's rows
-                n = self.shard.total
                 mean = self.shard.sum(x.sum(axis=0)) / n
                 centered = x - mean
                 var = self.shard.sum(np.sum(centered * centered, axis=0)) / n
+            self._n = n
             m = self.momentum
             self.running_mean *= 1 - m
             self.running_mean += m * mean
@@ -137,14 +164,23 @@ class BatchNorm(_Normalization):
         return self._scale_shift(self.X_hat)
 
     def to_onnx(self, graph, x):
-        """Eval mode: x̂ = (x − running_mean)·(1/√(running_var + ε)), then γ·x̂ + β."""
-        dtype = graph.dtype.type
-        inv_std = 1.0 / np.sqrt(self.running_var.astype(graph.dtype) + dtype(self.eps))
-        x_hat = graph.op("Mul", graph.op("Sub", x, graph.constant(self.running_mean, "running_mean")),
-                         graph.constant(inv_std, "inv_std"))
-        return self._scale_shift_onnx(graph, x_hat)
+        """Eval mode: ONNX BatchNormalization with the running statistics (channels on axis 1, any rank)."""
+        ones, zeros = np.ones(self.n_features), np.zeros(self.n_features)
+        scale = self.gamma.value if self.affine else ones
+        shift = self.beta.value if self.affine else zeros
+        return graph.op("BatchNormalization", x, graph.constant(scale, "gamma"), graph.constant(shift, "beta"),
+                        graph.constant(self.running_mean, "running_mean"),
+                        graph.constant(self.running_var, "running_var"), epsilon=float(self.eps))
 
     def backward(self, grad_y):
+        if grad_y.ndim == 2:
+            return self._backward_rows(grad_y)
+        rows = np.moveaxis(grad_y, 1, -1).reshape(-1, self.n_features)
+        grad = self._backward_rows(rows)
+        return np.ascontiguousarray(np.moveaxis(grad.reshape(grad_y.shape[0], *grad_y.shape[2:], self.n_features),
+                                                -1, 1))
+
+    def _backward_rows(self, grad_y):
         g = self._grad_x_hat(grad_y)
         if not self._trained_batch:  # eval mode: the statistics are constants
             return g * self.inv_std
@@ -152,7 +188,7 @@ class BatchNorm(_Normalization):
         if self.shard is None:
             return self.inv_std * (g - g.mean(axis=0) - x_hat * np.mean(g * x_hat, axis=0))
         # the means over the global batch: one sum over every process's rows for both
-        sums = self.shard.sum(np.concatenate([g.sum(axis=0), np.sum(g * x_hat, axis=0)])) / self.shard.total
+        sums = self.shard.sum(np.concatenate([g.sum(axis=0), np.sum(g * x_hat, axis=0)])) / self._n
         return self.inv_std * (g - sums[:self.n_features] - x_hat * sums[self.n_features:])
 
     def config(self):

@@ -4,6 +4,7 @@
   error term ∂L/∂Z of the algorithm.
 * Dead unit (layers of the ReLU family): a unit whose pre-activation z ≤ 0 for every sample of the
   batch — its output is 0 (ReLU) or nearly constant and its gradient 0 (or tiny) for the whole batch.
+  After a convolution the unit is a channel (a dead channel: z ≤ 0 at every position).
 * Saturated unit (squashing layers: sigmoid, tanh): a unit whose derivative f'(z) is below
   SATURATION_DERIVATIVE on a sample; the saturated fraction is the share of (sample, unit) pairs,
   as a saturated unit sits on either flat side depending on the sample. f'(z) comes from the
@@ -17,7 +18,10 @@ SATURATION_DERIVATIVE = 1e-3
 
 
 def dead_fraction(z: np.ndarray) -> float:
-    """Fraction of units whose pre-activation is ≤ 0 on every row of the batch (max over rows ≤ 0)."""
+    """Fraction of units whose pre-activation is ≤ 0 on every row of the batch (max over rows ≤ 0). After a
+    convolution, (N, C, …), a unit is a channel: dead when z ≤ 0 at every position of every sample."""
+    if z.ndim > 2:
+        return float(np.mean(z.max(axis=(0, *range(2, z.ndim))) <= 0))
     return float(np.mean(z.reshape(len(z), -1).max(axis=0) <= 0))
 
 

@@ -1,0 +1,189 @@
+"""Pooling and reshaping: MaxPool1D/2D, AvgPool1D/2D, GlobalAvgPool and Flatten (PyTorch's semantics).
+
+Pooling has no parameters; its backward pass routes δ to the inputs each output came from:
+
+* max pooling: ``y = max over the window``; ∂L/∂x adds each δ to the position of its window's maximum
+  (the first one, on ties, as PyTorch), so windows that overlap add up;
+* average pooling: ``y = (1/k)·Σ window`` (padding zeros counted, PyTorch's ``count_include_pad=True``);
+  ∂L/∂x adds δ/k to every position of the window;
+* global average pooling: ``y[n, c] = mean over positions of x[n, c, …]``; ∂L/∂x = δ/positions everywhere.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .base import Layer, register_layer
+from .conv import as_tuple, output_size, scatter_windows, windows
+
+
+class _Pool(Layer):
+    kind = "shape"
+    dims = 1
+
+    def __init__(self, kernel_size, stride=None, padding=0):
+        super().__init__()
+        self.kernel_size = as_tuple(kernel_size, self.dims, "kernel_size")
+        self.stride = self.kernel_size if stride is None else as_tuple(stride, self.dims, "stride")
+        self.padding = as_tuple(padding, self.dims, "padding", minimum=0)
+        if any(2 * p > k for p, k in zip(self.padding, self.kernel_size)):
+            raise ValueError(f"padding must be at most half the kernel size, got padding={padding} for kernel_size="
+                             f"{kernel_size} (as in PyTorch)")
+        self.ones = (1,) * self.dims
+
+    @property
+    def input_shape(self) -> tuple:
+        return (None,) * (1 + self.dims)
+
+    def output_shape(self, input_shape: tuple) -> tuple:
+        return (input_shape[0], *(None if size is None else output_size(size, k, s, p, p) for size, k, s, p in
+                                  zip(input_shape[1:], self.kernel_size, self.stride, self.padding)))
+
+    def _check(self, x):
+        if x.ndim != 2 + self.dims:
+            raise ValueError(f"{self.label} expects input {'(N, C, L)' if self.dims == 1 else '(N, C, H, W)'}, "
+                             f"got shape {x.shape}")
+        if any(size + 2 * p < k for size, k, p in zip(x.shape[2:], self.kernel_size, self.padding)):
+            raise ValueError(f"{self.label}: input of spatial size {x.shape[2:]} is smaller than the window "
+                             f"{self.kernel_size}")
+
+    def _pad(self, x, value):
+        if not any(self.padding):
+            return x
+        return np.pad(x, ((0, 0), (0, 0), *((p, p) for p in self.padding)), constant_values=value)
+
+    def _crop(self, grad):
+        return grad[(slice(None), slice(None), *(slice(p, p + size) for p, size in zip(self.padding, self.spatial)))]
+
+    def config(self):
+        plain = (lambda values: values[0] if len(set(values)) == 1 else list(values))
+        return {"kernel_size": plain(self.kernel_size), "stride": plain(self.stride), "padding": plain(self.padding)}
+
+    def _onnx_attributes(self) -> dict:
+        return {"kernel_shape": list(self.kernel_size), "strides": list(self.stride),
+                "pads": list(self.padding) * 2}
+
+
+class _MaxPool(_Pool):
+    def forward(self, x, training=False):
+        """y = the largest entry of each window."""
+        self._check(x)
+        self.spatial = x.shape[2:]
+        padded = self._pad(x, -np.inf)
+        self.padded_shape = padded.shape
+        view = windows(padded, self.kernel_size, self.stride, self.ones)       # (N, C, *O, *K)
+        flat = view.reshape(*view.shape[:2 + self.dims], -1)
+        self.argmax = flat.argmax(axis=-1)                                      # the first maximum of each window
+        return np.take_along_axis(flat, self.argmax[..., None], axis=-1)[..., 0]
+
+    def backward(self, grad_y):
+        """Each δ added to the input position of its window's maximum."""
+        n, channels, *positions = grad_y.shape
+        taps = np.unravel_index(self.argmax, self.kernel_size)                 # tap of the maximum, per axis
+        index = np.zeros(self.argmax.shape, dtype=np.int64)
+        for axis in range(self.dims):                                          # its position in the padded input
+            starts = np.arange(positions[axis]) * self.stride[axis]
+            starts = starts.reshape((1, 1) + tuple(-1 if a == axis else 1 for a in range(self.dims)))
+            index = index * self.padded_shape[2 + axis] + starts + taps[axis]
+        plane = math.prod(self.padded_shape[2:])
+        index = index + (np.arange(n * channels) * plane).reshape(n, channels, *self.ones)
+        total = np.bincount(index.ravel(), weights=grad_y.ravel(), minlength=n * channels * plane)
+        return self._crop(total.reshape(self.padded_shape).astype(grad_y.dtype, copy=False))
+
+    def to_onnx(self, graph, x):
+        return graph.op("MaxPool", x, **self._onnx_attributes())
+
+
+class _AvgPool(_Pool):
+    def forward(self, x, training=False):
+        """y = the mean of each window, padding zeros included."""
+        self._check(x)
+        self.spatial = x.shape[2:]
+        padded = self._pad(x, 0.0)
+        self.padded_spatial = padded.shape[2:]
+        view = windows(padded, self.kernel_size, self.stride, self.ones)
+        return view.mean(axis=tuple(range(-self.dims, 0)))
+
+    def backward(self, grad_y):
+        """δ/k added to every position of each window."""
+        share = grad_y / grad_y.dtype.type(math.prod(self.kernel_size))
+        taps = share.reshape(*share.shape[:2], *self.ones, *share.shape[2:])
+        spread = np.broadcast_to(taps, (*share.shape[:2], *self.kernel_size, *share.shape[2:]))
+        return self._crop(scatter_windows(spread, self.padded_spatial, self.stride, self.ones))
+
+    def to_onnx(self, graph, x):
+        return graph.op("AveragePool", x, count_include_pad=1, **self._onnx_attributes())
+
+
+@register_layer
+class MaxPool1D(_MaxPool):
+    """Max pooling over (N, C, L) (``torch.nn.MaxPool1d``): windows of ``kernel_size`` every ``stride``
+    (default ``kernel_size``), ``padding`` (≤ kernel_size/2) counted as −∞."""
+
+    dims = 1
+
+
+@register_layer
+class MaxPool2D(_MaxPool):
+    """Max pooling over (N, C, H, W) (``torch.nn.MaxPool2d``); sizes an int or a pair."""
+
+    dims = 2
+
+
+@register_layer
+class AvgPool1D(_AvgPool):
+    """Average pooling over (N, C, L) (``torch.nn.AvgPool1d``, ``count_include_pad=True``)."""
+
+    dims = 1
+
+
+@register_layer
+class AvgPool2D(_AvgPool):
+    """Average pooling over (N, C, H, W) (``torch.nn.AvgPool2d``, ``count_include_pad=True``)."""
+
+    dims = 2
+
+
+@register_layer
+class GlobalAvgPool(Layer):
+    """The mean over every spatial axis: ``(N, C, …) → (N, C)``, ``∂L/∂x = δ / positions`` at each position."""
+
+    kind = "shape"
+
+    def forward(self, x, training=False):
+        if x.ndim < 3:
+            raise ValueError(f"{self.label} expects input (N, C, L) or (N, C, H, W), got shape {x.shape}")
+        self.spatial = x.shape[2:]
+        return x.mean(axis=tuple(range(2, x.ndim)))
+
+    def backward(self, grad_y):
+        share = grad_y / grad_y.dtype.type(math.prod(self.spatial))
+        return np.broadcast_to(share.reshape(*share.shape, *(1,) * len(self.spatial)),
+                               (*share.shape, *self.spatial)).copy()
+
+    def output_shape(self, input_shape: tuple) -> tuple:
+        return (input_shape[0],)
+
+    def to_onnx(self, graph, x):
+        return graph.op("Flatten", graph.op("GlobalAveragePool", x), axis=1)
+
+
+@register_layer
+class Flatten(Layer):
+    """``(N, …) → (N, product of the rest)``, C order (``torch.nn.Flatten``); backward reshapes δ back."""
+
+    kind = "shape"
+
+    def forward(self, x, training=False):
+        self.sample_shape = x.shape[1:]
+        return x.reshape(x.shape[0], -1)
+
+    def backward(self, grad_y):
+        return grad_y.reshape(grad_y.shape[0], *self.sample_shape)
+
+    def output_shape(self, input_shape: tuple) -> tuple:
+        return (None if None in input_shape else math.prod(input_shape),)
+
+    def to_onnx(self, graph, x):
+        return graph.op("Flatten", x, axis=1)
