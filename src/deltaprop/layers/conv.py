@@ -3,16 +3,17 @@
 A convolution is a Dense layer applied at every position to the patch of inputs under the kernel,
 with the same W everywhere. Written that way (im2col), each pass is one matrix product:
 
-* forward: the patches become the rows of a matrix ``cols`` (N·positions × C_in·k), and
-  ``Z = cols · W_flatᵀ + b`` (W_flat: C_out × C_in·k) — PyTorch's cross-correlation;
-* backward, given δ = ∂L/∂Z arranged as rows (N·positions × C_out):
-  ``∂L/∂W = δᵀ · cols`` (the input correlated with δ), ``∂L/∂b = Σ δ`` over samples and positions, and
-  ``∂L/∂cols = δ · W_flat``, whose entries are added back onto the input positions they were copied
+* forward: the patches become the columns of a matrix ``cols`` (C_in·k × N·positions), and
+  ``Z = W_flat · cols + b`` (W_flat: C_out × C_in·k) — PyTorch's cross-correlation;
+* backward, given δ = ∂L/∂Z arranged as (C_out × N·positions):
+  ``∂L/∂W = δ · colsᵀ`` (the input correlated with δ), ``∂L/∂b = Σ δ`` over samples and positions, and
+  ``∂L/∂cols = W_flatᵀ · δ``, whose entries are added back onto the input positions they were copied
   from (col2im). That sum *is* the convolution of δ — spread out by the stride — with the flipped
   kernel, the formula of the backward pass, computed without multiplying the zeros the stride leaves.
 
-col2im adds one shifted slice per kernel tap (k, or k₁·k₂ array additions), vectorized over samples,
-channels and positions. Every option is checked against finite differences and against PyTorch.
+im2col and col2im copy or add one strided slice per kernel tap (k, or k₁·k₂ array operations), each
+vectorized over samples, channels and positions. Every option is checked against finite differences and
+against PyTorch.
 """
 from __future__ import annotations
 
@@ -42,26 +43,36 @@ def output_size(size: int, kernel: int, stride: int, before: int, after: int, di
     return (size + before + after - dilation * (kernel - 1) - 1) // stride + 1
 
 
-def windows(x: np.ndarray, kernel: tuple, stride: tuple, dilation: tuple) -> np.ndarray:
-    """A view (N, C, *positions, *taps) of every window of the (already padded) ``x`` (N, C, *spatial)."""
-    dims = len(kernel)
-    extent = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
-    view = np.lib.stride_tricks.sliding_window_view(x, extent, axis=tuple(range(2, 2 + dims)))
-    return view[(slice(None), slice(None), *(slice(None, None, s) for s in stride),
-                 *(slice(None, None, d) for d in dilation))]
+def taps(kernel: tuple, stride: tuple, dilation: tuple, positions: tuple):
+    """For each kernel tap (its flat index, in C order), the slices of the padded input that the tap reads at
+    every output position: tap t of window o reads x[o·stride + t·dilation] along each axis."""
+    for index, tap in enumerate(itertools.product(*(range(k) for k in kernel))):
+        yield index, tuple(slice(t * d, t * d + s * (p - 1) + 1, s)
+                           for t, d, s, p in zip(tap, dilation, stride, positions))
 
 
-def scatter_windows(values: np.ndarray, spatial: tuple, stride: tuple, dilation: tuple) -> np.ndarray:
-    """col2im: the sum, at each input position, of the window entries ``values`` (N, C, *taps, *positions)
-    that were copied from it — the adjoint of :func:`windows`."""
-    n, channels = values.shape[:2]
-    dims = len(spatial)
-    kernel, positions = values.shape[2:2 + dims], values.shape[2 + dims:]
-    total = np.zeros((n, channels, *spatial), dtype=values.dtype)
-    for tap in itertools.product(*(range(k) for k in kernel)):
-        target = tuple(slice(t * d, t * d + s * (p - 1) + 1, s) for t, d, s, p in zip(tap, dilation, stride, positions))
-        total[(slice(None), slice(None), *target)] += values[(slice(None), slice(None), *tap)]
-    return total
+def im2col(x: np.ndarray, kernel: tuple, stride: tuple, dilation: tuple, positions: tuple) -> np.ndarray:
+    """The windows of the (already padded) ``x`` (N, C, *spatial) as a matrix (C·k, N·positions): row
+    (c, tap) holds input channel c read by that tap at every sample and position. Built one tap at a
+    time (k strided copies, each vectorized over samples, channels and positions)."""
+    n, channels = x.shape[:2]
+    cols = np.empty((channels, math.prod(kernel), n, *positions), dtype=x.dtype)
+    by_channel = x.transpose(1, 0, *range(2, x.ndim))                 # (C, N, *spatial), a view
+    for index, where in taps(kernel, stride, dilation, positions):
+        cols[:, index] = by_channel[(slice(None), slice(None), *where)]
+    return cols.reshape(channels * math.prod(kernel), n * math.prod(positions))
+
+
+def col2im(cols: np.ndarray, shape: tuple, kernel: tuple, stride: tuple, dilation: tuple,
+           positions: tuple) -> np.ndarray:
+    """The adjoint of :func:`im2col`: each entry of ``cols`` (C·k, N·positions) added back onto the input
+    position it was read from, giving an array of the padded input's ``shape`` (N, C, *spatial)."""
+    n, channels = shape[:2]
+    total = np.zeros((channels, n, *shape[2:]), dtype=cols.dtype)
+    cols = cols.reshape(channels, math.prod(kernel), n, *positions)
+    for index, where in taps(kernel, stride, dilation, positions):
+        total[(slice(None), slice(None), *where)] += cols[:, index]
+    return total.transpose(1, 0, *range(2, len(shape)))
 
 
 class _Conv(Layer):
@@ -130,42 +141,41 @@ class _Conv(Layer):
 
     # ---------------------------------------------------------------------- pass
     def forward(self, x, training=False):
-        """Z = cols · W_flatᵀ + b, cols holding one window (C_in·k values) per sample and position."""
+        """Z = W_flat · cols + b, cols holding one window (C_in·k values) per sample and position."""
         self._check(x)
         self.input_spatial = x.shape[2:]
         if any(a or b for a, b in self.pads):
             x = np.pad(x, ((0, 0), (0, 0), *self.pads))
-        self.padded_spatial = x.shape[2:]
-        view = windows(x, self.kernel_size, self.stride, self.dilation)      # (N, C, *O, *K)
-        n, positions = x.shape[0], view.shape[2:2 + self.dims]
-        order = (0, *range(2, 2 + self.dims), 1, *range(2 + self.dims, 2 + 2 * self.dims))
-        self.cols = view.transpose(order).reshape(n * math.prod(positions), -1)   # (N·O, C·K), a copy
-        z = self.cols @ self.W.value.reshape(self.out_channels, -1).T
+        self.padded_shape = x.shape
+        self.positions = tuple(output_size(size, k, s, 0, 0, d) for size, k, s, d in
+                               zip(x.shape[2:], self.kernel_size, self.stride, self.dilation))
+        self.cols = im2col(x, self.kernel_size, self.stride, self.dilation, self.positions)   # (C·k, N·O)
+        z = self.W.value.reshape(self.out_channels, -1) @ self.cols                            # (C_out, N·O)
         if self.b is not None:
-            z += self.b.value
-        return np.ascontiguousarray(np.moveaxis(z.reshape(n, *positions, self.out_channels), -1, 1))
+            z += self.b.value[:, None]
+        z = z.reshape(self.out_channels, x.shape[0], *self.positions)
+        return np.ascontiguousarray(z.transpose(1, 0, *range(2, z.ndim)))
 
-    def _delta_rows(self, grad_y):
-        return np.moveaxis(grad_y, 1, -1).reshape(-1, self.out_channels)   # (N·O, C_out)
+    def _delta_columns(self, grad_y):
+        """δ as (C_out, N·positions), the layout of Z's product."""
+        return np.ascontiguousarray(grad_y.transpose(1, 0, *range(2, grad_y.ndim))).reshape(self.out_channels, -1)
 
     def backward_parameters(self, grad_y):
-        """∂L/∂W = δᵀ · cols, ∂L/∂b = Σ δ (over samples and positions)."""
+        """∂L/∂W = δ · colsᵀ, ∂L/∂b = Σ δ (over samples and positions)."""
         if self.cols is None:
             raise RuntimeError(f"{self.label}: backward called before forward")
-        delta = self._delta_rows(grad_y)
-        np.matmul(delta.T, self.cols, out=self.W.grad.reshape(self.out_channels, -1))
+        delta = self._delta_columns(grad_y)
+        np.matmul(delta, self.cols.T, out=self.W.grad.reshape(self.out_channels, -1))
         if self.b is not None:
-            np.sum(delta, axis=0, out=self.b.grad)
+            np.sum(delta, axis=1, out=self.b.grad)
         return delta
 
     def backward(self, grad_y):
-        """The parameter gradients, and ∂L/∂x: δ · W_flat scattered back onto the input (col2im)."""
+        """The parameter gradients, and ∂L/∂x: W_flatᵀ · δ added back onto the input (col2im)."""
         delta = self.backward_parameters(grad_y)
-        n, positions = grad_y.shape[0], grad_y.shape[2:]
-        grad_cols = (delta @ self.W.value.reshape(self.out_channels, -1)).reshape(
-            n, *positions, self.in_channels, *self.kernel_size)
-        order = (0, 1 + self.dims, *range(2 + self.dims, 2 + 2 * self.dims), *range(1, 1 + self.dims))
-        grad_padded = scatter_windows(grad_cols.transpose(order), self.padded_spatial, self.stride, self.dilation)
+        grad_cols = self.W.value.reshape(self.out_channels, -1).T @ delta                     # (C·k, N·O)
+        grad_padded = col2im(grad_cols, self.padded_shape, self.kernel_size, self.stride, self.dilation,
+                             self.positions)
         crop = tuple(slice(a, a + size) for (a, _), size in zip(self.pads, self.input_spatial))
         return grad_padded[(slice(None), slice(None), *crop)]
 

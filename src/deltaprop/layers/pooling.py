@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 from .base import Layer, register_layer
-from .conv import as_tuple, output_size, scatter_windows, windows
+from .conv import as_tuple, output_size, taps
 
 
 class _Pool(Layer):
@@ -67,29 +67,29 @@ class _Pool(Layer):
 
 class _MaxPool(_Pool):
     def forward(self, x, training=False):
-        """y = the largest entry of each window."""
+        """y = the largest entry of each window; the tap holding it is kept for backward."""
         self._check(x)
         self.spatial = x.shape[2:]
         padded = self._pad(x, -np.inf)
         self.padded_shape = padded.shape
-        view = windows(padded, self.kernel_size, self.stride, self.ones)       # (N, C, *O, *K)
-        flat = view.reshape(*view.shape[:2 + self.dims], -1)
-        self.argmax = flat.argmax(axis=-1)                                      # the first maximum of each window
-        return np.take_along_axis(flat, self.argmax[..., None], axis=-1)[..., 0]
+        self.positions = self.output_shape(x.shape[1:])[1:]
+        best, self.argmax = None, np.zeros((*x.shape[:2], *self.positions), dtype=np.uint16)
+        for index, where in taps(self.kernel_size, self.stride, self.ones, self.positions):
+            values = padded[(slice(None), slice(None), *where)]
+            if best is None:
+                best = values.copy()
+                continue
+            larger = values > best                       # strictly: the first maximum wins a tie, as in PyTorch
+            np.copyto(best, values, where=larger)
+            self.argmax[larger] = index
+        return best
 
     def backward(self, grad_y):
         """Each δ added to the input position of its window's maximum."""
-        n, channels, *positions = grad_y.shape
-        taps = np.unravel_index(self.argmax, self.kernel_size)                 # tap of the maximum, per axis
-        index = np.zeros(self.argmax.shape, dtype=np.int64)
-        for axis in range(self.dims):                                          # its position in the padded input
-            starts = np.arange(positions[axis]) * self.stride[axis]
-            starts = starts.reshape((1, 1) + tuple(-1 if a == axis else 1 for a in range(self.dims)))
-            index = index * self.padded_shape[2 + axis] + starts + taps[axis]
-        plane = math.prod(self.padded_shape[2:])
-        index = index + (np.arange(n * channels) * plane).reshape(n, channels, *self.ones)
-        total = np.bincount(index.ravel(), weights=grad_y.ravel(), minlength=n * channels * plane)
-        return self._crop(total.reshape(self.padded_shape).astype(grad_y.dtype, copy=False))
+        total = np.zeros(self.padded_shape, dtype=grad_y.dtype)
+        for index, where in taps(self.kernel_size, self.stride, self.ones, self.positions):
+            total[(slice(None), slice(None), *where)] += np.where(self.argmax == index, grad_y, 0)
+        return self._crop(total)
 
     def to_onnx(self, graph, x):
         return graph.op("MaxPool", x, **self._onnx_attributes())
@@ -101,16 +101,20 @@ class _AvgPool(_Pool):
         self._check(x)
         self.spatial = x.shape[2:]
         padded = self._pad(x, 0.0)
-        self.padded_spatial = padded.shape[2:]
-        view = windows(padded, self.kernel_size, self.stride, self.ones)
-        return view.mean(axis=tuple(range(-self.dims, 0)))
+        self.padded_shape = padded.shape
+        self.positions = self.output_shape(x.shape[1:])[1:]
+        total = np.zeros((*x.shape[:2], *self.positions), dtype=x.dtype)
+        for _, where in taps(self.kernel_size, self.stride, self.ones, self.positions):
+            total += padded[(slice(None), slice(None), *where)]
+        return total / x.dtype.type(math.prod(self.kernel_size))
 
     def backward(self, grad_y):
         """δ/k added to every position of each window."""
         share = grad_y / grad_y.dtype.type(math.prod(self.kernel_size))
-        taps = share.reshape(*share.shape[:2], *self.ones, *share.shape[2:])
-        spread = np.broadcast_to(taps, (*share.shape[:2], *self.kernel_size, *share.shape[2:]))
-        return self._crop(scatter_windows(spread, self.padded_spatial, self.stride, self.ones))
+        total = np.zeros(self.padded_shape, dtype=grad_y.dtype)
+        for _, where in taps(self.kernel_size, self.stride, self.ones, self.positions):
+            total[(slice(None), slice(None), *where)] += share
+        return self._crop(total)
 
     def to_onnx(self, graph, x):
         return graph.op("AveragePool", x, count_include_pad=1, **self._onnx_attributes())
