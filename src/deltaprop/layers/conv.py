@@ -230,7 +230,9 @@ class Conv1D(_Conv):
         ``W`` has shape ``(out_channels, in_channels, kernel_size)``; its fan-in is
         ``in_channels·kernel_size`` (``dp.cnn`` picks He init before ReLU).
 
-    Backward: see the module docstring — one matrix product for ∂L/∂W, one for ∂L/∂x.
+    Notes
+    -----
+    The backward pass is in the module docstring — one matrix product for ∂L/∂W, one for ∂L/∂x.
     """
 
     dims = 1
