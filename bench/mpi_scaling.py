@@ -76,7 +76,8 @@ def launch(config: str, batch: int, epochs: int) -> dict:
         mpiexec = shutil.which("mpiexec", path=os.path.dirname(sys.executable)) or "mpiexec"
         command = [mpiexec, "-n", "2", "--bind-to", "core", *command]
     out = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
+    # the chief's JSON line; the launcher may add terminal escape codes after it
+    return json.loads(next(line for line in reversed(out.splitlines()) if line.startswith("{")))
 
 
 def n_parameters() -> int:

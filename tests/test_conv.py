@@ -145,6 +145,17 @@ def test_pooling_equals_pytorch(layer, shape, reference, rng):
     torch_check(layer, rng.normal(size=shape), reference)
 
 
+@pytest.mark.parametrize("layer, reference", [
+    (dp.MaxPool2D(2), lambda x: F.max_pool2d(x, 2)),
+    (dp.MaxPool2D(3, stride=1, padding=1), lambda x: F.max_pool2d(x, 3, 1, 1)),
+    (dp.MaxPool1D(3, stride=2), lambda x: F.max_pool1d(x, 3, 2)),
+], ids=repr)
+def test_max_pooling_sends_delta_to_the_first_maximum_on_ties_as_pytorch(layer, reference, rng):
+    """Windows full of equal values (integers 0..2): δ goes to the first maximum in scan order, as in PyTorch."""
+    shape = (2, 3, 8, 8) if layer.dims == 2 else (2, 3, 11)
+    torch_check(layer, rng.integers(0, 3, size=shape).astype(float), reference)
+
+
 @pytest.mark.parametrize("shape", [(4, 3, 6), (3, 2, 5, 4)])
 def test_batchnorm_over_channels_equals_pytorch_in_training_and_running_statistics(shape, rng):
     layer = dp.BatchNorm(shape[1], momentum=0.2)

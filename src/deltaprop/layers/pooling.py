@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 from .base import Layer, register_layer
-from .conv import as_tuple, output_size, taps
+from .conv import as_tuple, output_size, pad_spatial, taps
 
 
 class _Pool(Layer):
@@ -51,7 +51,7 @@ class _Pool(Layer):
     def _pad(self, x, value):
         if not any(self.padding):
             return x
-        return np.pad(x, ((0, 0), (0, 0), *((p, p) for p in self.padding)), constant_values=value)
+        return pad_spatial(x, [(p, p) for p in self.padding], value)
 
     def _crop(self, grad):
         return grad[(slice(None), slice(None), *(slice(p, p + size) for p, size in zip(self.padding, self.spatial)))]
@@ -67,28 +67,41 @@ class _Pool(Layer):
 
 class _MaxPool(_Pool):
     def forward(self, x, training=False):
-        """y = the largest entry of each window; the tap holding it is kept for backward."""
+        """y = the largest entry of each window; which tap held it (the first, on ties) is kept for backward."""
         self._check(x)
         self.spatial = x.shape[2:]
         padded = self._pad(x, -np.inf)
         self.padded_shape = padded.shape
         self.positions = self.output_shape(x.shape[1:])[1:]
-        best, self.argmax = None, np.zeros((*x.shape[:2], *self.positions), dtype=np.uint16)
-        for index, where in taps(self.kernel_size, self.stride, self.ones, self.positions):
-            values = padded[(slice(None), slice(None), *where)]
-            if best is None:
-                best = values.copy()
-                continue
-            larger = values > best                       # strictly: the first maximum wins a tie, as in PyTorch
-            np.copyto(best, values, where=larger)
-            self.argmax[larger] = index
+        windows = [padded[(slice(None), slice(None), *where)]
+                   for _, where in taps(self.kernel_size, self.stride, self.ones, self.positions)]
+        best = windows[0].copy()
+        for values in windows[1:]:
+            np.maximum(best, values, out=best)
+        # argmax = the first tap equal to the maximum (PyTorch's rule on ties): walking the taps from the last to
+        # the first, argmax ← argmax·(1 − equal) + tap·equal leaves the smallest tap that matched
+        self.argmax = np.zeros(best.shape, dtype=np.uint8 if len(windows) <= 256 else np.uint16)
+        equal = np.empty(best.shape, dtype=bool)
+        for index in range(len(windows) - 1, -1, -1):
+            np.equal(windows[index], best, out=equal)
+            self.argmax *= ~equal
+            if index:
+                self.argmax += equal * self.argmax.dtype.type(index)
         return best
 
     def backward(self, grad_y):
         """Each δ added to the input position of its window's maximum."""
         total = np.zeros(self.padded_shape, dtype=grad_y.dtype)
+        routed, chosen = np.empty_like(grad_y), np.empty(grad_y.shape, dtype=bool)
+        disjoint = all(s >= k for s, k in zip(self.stride, self.kernel_size))   # windows do not overlap
         for index, where in taps(self.kernel_size, self.stride, self.ones, self.positions):
-            total[(slice(None), slice(None), *where)] += np.where(self.argmax == index, grad_y, 0)
+            np.equal(self.argmax, index, out=chosen)
+            target = total[(slice(None), slice(None), *where)]
+            if disjoint:                                   # each input position is in one window: write
+                np.multiply(grad_y, chosen, out=target)
+            else:                                          # overlapping windows add up
+                np.multiply(grad_y, chosen, out=routed)
+                target += routed
         return self._crop(total)
 
     def to_onnx(self, graph, x):
