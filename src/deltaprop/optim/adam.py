@@ -72,9 +72,9 @@ class Adam(Optimizer):
         decay = 1 - self.lr * h["weight_decay"] if self.decoupled else 1.0
         weight_decay = 0.0 if self.decoupled else float(h["weight_decay"])
         v = state["exp_avg_sq"]
-        fused.run(fused.adam, value, grad, state["exp_avg"], v, state.get("max_exp_avg_sq", v), float(beta1),
-                  float(beta2), self.lr / (1 - beta1 ** t), math.sqrt(1 - beta2 ** t), float(h["eps"]), weight_decay,
-                  float(decay), bool(h["amsgrad"]))
+        fused.run(fused.adam, value, grad, state["exp_avg"], v, state.get("max_exp_avg_sq", v),
+                  float(beta1), 1 - float(beta1), float(beta2), 1 - float(beta2), self.lr / (1 - beta1 ** t),
+                  math.sqrt(1 - beta2 ** t), float(h["eps"]), weight_decay, float(decay), bool(h["amsgrad"]))
 
 
 class AdamW(Adam):

@@ -41,14 +41,20 @@ def _use_own_threads() -> None:
 
 # Inside the loops the only branches test flags that do not change from one element to the next
 # (amsgrad, centered, momentum), which LLVM moves out of the loop, so every variant vectorizes.
+# No integer literal meets a scalar in the arithmetic: numba types ``1 - beta1`` (int64 − float32) as
+# float64, which turned float32 kernels into scalar float64 loops (vsqrtsd/vdivsd, 3× slower); the
+# complements (1 − β, 1 − α, 1 − nesterov) come in precomputed, in the parameter's dtype, as the
+# reference rules round them (a Python float meeting a float32 array).
 
-def adam(value, grad, m, v, v_max, beta1, beta2, step_size, bias2_sqrt, eps, weight_decay, decay, amsgrad):
-    """Adam/AdamW on each element; with ``amsgrad`` the denominator uses v̂ = max(v̂, v), kept in ``v_max``."""
+def adam(value, grad, m, v, v_max, beta1, rest1, beta2, rest2, step_size, bias2_sqrt, eps, weight_decay, decay,
+         amsgrad):
+    """Adam/AdamW on each element (rest1 = 1 − β₁, rest2 = 1 − β₂); with ``amsgrad`` the denominator uses
+    v̂ = max(v̂, v), kept in ``v_max``."""
     for i in _range(value.size):
         theta = value[i]
         g = grad[i] + weight_decay * theta
-        m_i = beta1 * m[i] + (1 - beta1) * g
-        v_i = beta2 * v[i] + (1 - beta2) * g * g
+        m_i = beta1 * m[i] + rest1 * g
+        v_i = beta2 * v[i] + rest2 * g * g
         m[i] = m_i
         v[i] = v_i
         if amsgrad:
@@ -63,34 +69,36 @@ def sgd(value, grad, lr, weight_decay):
         value[i] = theta - lr * (grad[i] + weight_decay * theta)
 
 
-def sgd_momentum(value, grad, buffer, lr, momentum, keep, add, weight_decay, nesterov):
+def sgd_momentum(value, grad, buffer, lr, momentum, keep, add, weight_decay, nesterov, plain):
     """b ← keep·b + add·g (keep = μ, add = 1 − dampening; keep = 0, add = 1 on the first step, b = 0);
-    step along g + μ·b (nesterov = 1) or b (nesterov = 0)."""
+    step along g + μ·b (nesterov = 1, plain = 0) or b (nesterov = 0, plain = 1)."""
     for i in _range(value.size):
         theta = value[i]
         g = grad[i] + weight_decay * theta
         b = keep * buffer[i] + add * g
         buffer[i] = b
-        value[i] = theta - lr * (nesterov * (g + momentum * b) + (1 - nesterov) * b)
+        value[i] = theta - lr * (nesterov * (g + momentum * b) + plain * b)
 
 
-def rmsprop(value, grad, square_avg, lr, alpha, eps, weight_decay):
+def rmsprop(value, grad, square_avg, lr, alpha, rest, eps, weight_decay):
+    """RMSprop on each element (rest = 1 − α)."""
     for i in _range(value.size):
         theta = value[i]
         g = grad[i] + weight_decay * theta
-        s = alpha * square_avg[i] + (1 - alpha) * g * g
+        s = alpha * square_avg[i] + rest * g * g
         square_avg[i] = s
         value[i] = theta - lr * g / (math.sqrt(s) + eps)
 
 
-def rmsprop_general(value, grad, square_avg, grad_avg, buffer, lr, alpha, eps, weight_decay, momentum, centered):
+def rmsprop_general(value, grad, square_avg, grad_avg, buffer, lr, alpha, rest, eps, weight_decay, momentum, centered):
+    """RMSprop with centering and/or momentum (rest = 1 − α)."""
     for i in _range(value.size):
         theta = value[i]
         g = grad[i] + weight_decay * theta
-        s = alpha * square_avg[i] + (1 - alpha) * g * g
+        s = alpha * square_avg[i] + rest * g * g
         square_avg[i] = s
         if centered:
-            c = alpha * grad_avg[i] + (1 - alpha) * g
+            c = alpha * grad_avg[i] + rest * g
             grad_avg[i] = c
             s = s - c * c
         scale = math.sqrt(s) + eps

@@ -67,7 +67,7 @@ class RMSprop(Optimizer):
 
     def fused_update(self, value, grad, state):
         h = self.hyper
-        common = (float(self.lr), float(h["alpha"]), float(h["eps"]), float(h["weight_decay"]))
+        common = (float(self.lr), float(h["alpha"]), 1 - float(h["alpha"]), float(h["eps"]), float(h["weight_decay"]))
         if not h["centered"] and not h["momentum"]:
             fused.run(fused.rmsprop, value, grad, state["square_avg"], *common)
         else:  # unused state arrays are passed as the square average, which the kernel then never reads

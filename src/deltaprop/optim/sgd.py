@@ -66,4 +66,4 @@ class SGD(Optimizer):
         else:
             keep, add = float(h["momentum"]), 1 - float(h["dampening"])
         fused.run(fused.sgd_momentum, value, grad, buffer, float(self.lr), float(h["momentum"]), keep, add,
-            float(h["weight_decay"]), 1.0 if h["nesterov"] else 0.0)
+            float(h["weight_decay"]), 1.0 if h["nesterov"] else 0.0, 0.0 if h["nesterov"] else 1.0)
