@@ -124,6 +124,10 @@ def ready() -> bool:
     global AVAILABLE, numba, _range
     if numba is not None or not AVAILABLE:
         return AVAILABLE
+    # numba colours its error messages with colorama when that is installed, whose terminal set-up then writes
+    # a stray reset sequence (ESC[0m) to stdout at each compile under a pseudo-terminal such as mpiexec's; the
+    # kernels never show numba's errors to users, so the colouring is switched off (unless the user set it)
+    os.environ.setdefault("NUMBA_DISABLE_ERROR_MESSAGE_HIGHLIGHTING", "1")
     try:
         import numba as imported
     except Exception:  # noqa: BLE001 - e.g. a numba that does not support this NumPy: use the reference
