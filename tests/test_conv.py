@@ -149,7 +149,7 @@ def test_pooling_equals_pytorch(layer, shape, reference, rng):
     (dp.MaxPool2D(2), lambda x: F.max_pool2d(x, 2)),
     (dp.MaxPool2D(3, stride=1, padding=1), lambda x: F.max_pool2d(x, 3, 1, 1)),
     (dp.MaxPool1D(3, stride=2), lambda x: F.max_pool1d(x, 3, 2)),
-], ids=repr)
+], ids=["2d-disjoint", "2d-overlapping-padded", "1d-overlapping"])
 def test_max_pooling_sends_delta_to_the_first_maximum_on_ties_as_pytorch(layer, reference, rng):
     """Windows full of equal values (integers 0..2): δ goes to the first maximum in scan order, as in PyTorch."""
     shape = (2, 3, 8, 8) if layer.dims == 2 else (2, 3, 11)
@@ -180,3 +180,25 @@ def test_residual_block_equals_pytorch(rng):
 
     torch_check(block, rng.normal(size=(3, 2, 6)), reference,
                 [conv_a.W, conv_a.b, conv_b.W, conv_b.b, projection.W, projection.b])
+
+
+@pytest.mark.parametrize("layer, shape", [
+    (dp.Conv1D(3, 4, 3, stride=2, padding=1), (5, 3, 11)),
+    (dp.Conv1D(2, 3, 4, dilation=2, padding="same"), (2, 2, 9)),
+    (dp.Conv2D(2, 3, (3, 2), stride=(2, 1), padding=(1, 2), dilation=(1, 2)), (3, 2, 7, 8)),
+    (dp.Conv2D(3, 2, 3, padding="same"), (1, 3, 5, 5)),
+], ids=["1d-stride-pad", "1d-dilated-same", "2d-mixed", "2d-same"])
+def test_compiled_and_numpy_convolutions_give_the_same_numbers(layer, shape, rng, monkeypatch):
+    """With numba (the fast extra) im2col/col2im run compiled; without it, tap by tap in NumPy: same sums."""
+    from deltaprop.layers import conv_kernels
+
+    x = rng.normal(size=shape).astype(np.float32)
+    results = []
+    for compiled in (True, False):
+        if not compiled:
+            monkeypatch.setattr(conv_kernels, "_kernel", lambda function: None)
+        y = layer.forward(x, training=True)
+        grad_x = layer.backward(np.cos(y))
+        results.append((y, grad_x, layer.W.grad.copy(), layer.b.grad.copy()))
+    for got, expected in zip(*results):
+        np.testing.assert_array_equal(got, expected)

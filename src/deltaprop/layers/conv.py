@@ -25,6 +25,7 @@ import numpy as np
 from .. import init as initializers
 from .._checks import check_positive_int
 from ..parameter import Parameter
+from . import conv_kernels
 from .base import Layer, register_layer
 
 
@@ -50,6 +51,12 @@ def pad_spatial(x: np.ndarray, pads, value: float = 0.0) -> np.ndarray:
     padded = np.full(shape, value, dtype=x.dtype) if value else np.zeros(shape, dtype=x.dtype)
     padded[(slice(None), slice(None), *(slice(a, a + size) for size, (a, _) in zip(x.shape[2:], pads)))] = x
     return padded
+
+
+def swap_leading_axes(a: np.ndarray) -> np.ndarray:
+    """``a`` with its first two axes swapped ((C, N, …) ↔ (N, C, …)), as a new C-contiguous array."""
+    swapped = conv_kernels.swap_leading(a)
+    return swapped if swapped is not None else np.ascontiguousarray(a.transpose(1, 0, *range(2, a.ndim)))
 
 
 def taps(kernel: tuple, stride: tuple, dilation: tuple, positions: tuple):
@@ -152,22 +159,23 @@ class _Conv(Layer):
     def forward(self, x, training=False):
         """Z = W_flat · cols + b, cols holding one window (C_in·k values) per sample and position."""
         self._check(x)
-        self.input_spatial = x.shape[2:]
-        if any(a or b for a, b in self.pads):
-            x = pad_spatial(x, self.pads)
-        self.padded_shape = x.shape
-        self.positions = tuple(output_size(size, k, s, 0, 0, d) for size, k, s, d in
-                               zip(x.shape[2:], self.kernel_size, self.stride, self.dilation))
-        self.cols = im2col(x, self.kernel_size, self.stride, self.dilation, self.positions)   # (C·k, N·O)
+        self.input_shape_seen = x.shape
+        self.positions = tuple(output_size(size, k, s, a, b, d) for size, k, s, (a, b), d in
+                               zip(x.shape[2:], self.kernel_size, self.stride, self.pads, self.dilation))
+        self.cols = self._columns(x)                                                          # (C·k, N·O)
         z = self.W.value.reshape(self.out_channels, -1) @ self.cols                            # (C_out, N·O)
         if self.b is not None:
             z += self.b.value[:, None]
-        z = z.reshape(self.out_channels, x.shape[0], *self.positions)
-        return np.ascontiguousarray(z.transpose(1, 0, *range(2, z.ndim)))
+        return swap_leading_axes(z.reshape(self.out_channels, x.shape[0], *self.positions))
+
+    def _columns(self, x):
+        """im2col of x, padding included."""
+        padded = pad_spatial(x, self.pads) if any(a or b for a, b in self.pads) else x
+        return im2col(padded, self.kernel_size, self.stride, self.dilation, self.positions)
 
     def _delta_columns(self, grad_y):
         """δ as (C_out, N·positions), the layout of Z's product."""
-        return np.ascontiguousarray(grad_y.transpose(1, 0, *range(2, grad_y.ndim))).reshape(self.out_channels, -1)
+        return swap_leading_axes(grad_y).reshape(self.out_channels, -1)
 
     def backward_parameters(self, grad_y):
         """∂L/∂W = δ · colsᵀ, ∂L/∂b = Σ δ (over samples and positions)."""
@@ -183,10 +191,16 @@ class _Conv(Layer):
         """The parameter gradients, and ∂L/∂x: W_flatᵀ · δ added back onto the input (col2im)."""
         delta = self.backward_parameters(grad_y)
         grad_cols = self.W.value.reshape(self.out_channels, -1).T @ delta                     # (C·k, N·O)
-        grad_padded = col2im(grad_cols, self.padded_shape, self.kernel_size, self.stride, self.dilation,
-                             self.positions)
-        crop = tuple(slice(a, a + size) for (a, _), size in zip(self.pads, self.input_spatial))
-        return grad_padded[(slice(None), slice(None), *crop)]
+        shape = self.input_shape_seen
+        grad_x = conv_kernels.col2im(grad_cols, shape, self.kernel_size, self.stride, self.dilation, self.pads,
+                                     self.positions)
+        if grad_x is None:
+            padded_shape = (*shape[:2], *(size + a + b for size, (a, b) in zip(shape[2:], self.pads)))
+            grad_padded = col2im(grad_cols, padded_shape, self.kernel_size, self.stride, self.dilation,
+                                 self.positions)
+            crop = tuple(slice(a, a + size) for (a, _), size in zip(self.pads, shape[2:]))
+            grad_x = grad_padded[(slice(None), slice(None), *crop)]
+        return grad_x
 
     # ------------------------------------------------------------------- export
     def to_onnx(self, graph, x):

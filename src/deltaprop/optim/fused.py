@@ -8,15 +8,14 @@ rules run instead.
 """
 from __future__ import annotations
 
-import importlib.util
 import math
 import os
 
 import numpy as np
 
-# numba is imported on the first update, not with deltaprop: it costs ~0.5 s and ~70 MB, which
-# loading a model or predicting never needs
-AVAILABLE = os.environ.get("DELTAPROP_NUMBA", "1") != "0" and importlib.util.find_spec("numba") is not None
+from .. import _numba
+
+AVAILABLE = _numba.AVAILABLE
 THREADS = int(os.environ.get("DELTAPROP_OPTIMIZER_THREADS", "1"))
 COMPILED: dict = {}   # rule function → its compiled kernel
 # LLVM may fuse multiply-adds and use reciprocal/approximate-function forms, never assume away NaN or
@@ -124,13 +123,8 @@ def ready() -> bool:
     global AVAILABLE, numba, _range
     if numba is not None or not AVAILABLE:
         return AVAILABLE
-    # numba colours its error messages with colorama when that is installed, whose terminal set-up then writes
-    # a stray reset sequence (ESC[0m) to stdout at each compile under a pseudo-terminal such as mpiexec's; the
-    # kernels never show numba's errors to users, so the colouring is switched off (unless the user set it)
-    os.environ.setdefault("NUMBA_DISABLE_ERROR_MESSAGE_HIGHLIGHTING", "1")
-    try:
-        import numba as imported
-    except Exception:  # noqa: BLE001 - e.g. a numba that does not support this NumPy: use the reference
+    imported = _numba.load()
+    if imported is None:
         AVAILABLE = False
         return False
     numba, _range = imported, imported.prange
