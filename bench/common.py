@@ -66,5 +66,5 @@ def write_section(heading: str, text: str, path: Path = RESULTS) -> None:
         new = old.rstrip("\n") + "\n\n" + text
     else:
         end = old.find("\n## ", start + len(heading))
-        new = old[:start] + text + (old[end + 1:] if end != -1 else "")
+        new = old[:start] + text.rstrip("\n") + ("\n\n" + old[end + 1:] if end != -1 else "\n")
     path.write_text(new)
