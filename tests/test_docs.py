@@ -32,6 +32,17 @@ def run_pycon_blocks(path: Path) -> None:
     assert runner.failures == 0, f"{page_id(path)}: {runner.failures} example(s) printed other numbers (above)"
 
 
+@pytest.fixture(autouse=True)
+def layer_registry_restored():
+    """Pages register example layers (``@dp.register_layer``); registration is process-wide, so it is undone."""
+    from deltaprop.layers import LAYERS
+
+    before = set(LAYERS.names())
+    yield
+    for name in set(LAYERS.names()) - before:
+        LAYERS.unregister(LAYERS.lookup(name))
+
+
 @pytest.mark.parametrize("path", PAGES, ids=page_id)
 def test_python_examples_run(path, tmp_path, monkeypatch):
     """Each page's ```python blocks run in order in one namespace, in a scratch folder."""
@@ -52,13 +63,15 @@ def test_every_cli_option_is_in_the_reference():
     text = markdown_reference()
     parser = build_parser()
     commands = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction").choices
-    for name, sub in commands.items():
-        assert f"## deltaprop {name}" in text
+    assert list(commands) == list(parser.commands)
+    sections = text.split("\n## deltaprop ")[1:]
+    assert [section.split("\n")[0] for section in sections] == list(commands)
+    for section, sub in zip(sections, commands.values()):
         for action in sub._actions:
-            if action.__class__.__name__ == "_HelpAction":    # every command has -h/--help; the page says so once
-                continue
             for option in action.option_strings:
-                assert f"`{option}" in text or f", {option}" in text, (name, option)
+                assert f" {option}" in section, (section.split()[0], option)
+            if action.help and not action.option_strings:    # positional arguments
+                assert action.dest in section
 
 
 def test_readme_is_a_front_page():

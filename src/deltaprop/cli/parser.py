@@ -94,14 +94,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-V", "--version", action="store_true", help="print the version and exit")
     parser.set_defaults(run=commands.version_or_help(parser), command="")
     sub = parser.add_subparsers(title="commands", parser_class=OneLineParser)
+    parser.commands = {}   # name → its parser, for the generated reference (deltaprop.cli.reference)
 
     def command(name, help_text, run, **options):
         p = sub.add_parser(name, help=help_text, description=help_text[0].upper() + help_text[1:] + ".",
                            formatter_class=argparse.RawDescriptionHelpFormatter, **options)
         p.set_defaults(run=run, command=name)
+        parser.commands[name] = p
         return p
 
-    p = command("train", "train an MLP on a dataset or a CSV/NPZ file", train.run, epilog=TRAIN_EXAMPLES)
+    p = command("train", "train an MLP (or a CNN with --conv) on a dataset, a CSV/NPZ file or a .npy folder", train.run,
+                epilog=TRAIN_EXAMPLES)
     _train_options(p)
 
     p = command("evaluate", "metrics of a saved model on labelled data", commands.evaluate, epilog=EXIT_CODES)

@@ -1,62 +1,40 @@
 """The command-line reference as Markdown, generated from the argument parser itself (so it cannot drift).
 
-The docs site's hook (``docs/hooks.py``) puts it into ``docs/guides/cli.md``:
+Each command's section is exactly what ``deltaprop COMMAND --help`` prints (usage, every option with its help
+and default, examples, exit codes), at a fixed width. The docs site's hook (``docs/hooks.py``) puts it into
+``docs/guides/cli.md``:
 
 >>> text = markdown_reference()
->>> "## deltaprop train" in text and "`--lr LR`" in text
+>>> "## deltaprop train" in text and "--lr LR" in text
 True
 """
 from __future__ import annotations
 
-import argparse
+import os
+
+WIDTH = 100
 
 
-def _invocation(action: argparse.Action) -> str:
-    """``--lr LR``, ``--overwrite``, ``-V, --version`` or a positional's name, as the usage line writes it."""
-    if not action.option_strings:
-        return action.metavar or action.dest
-    if action.nargs == 0:
-        return ", ".join(action.option_strings)
-    metavar = action.metavar or (("{" + ",".join(map(str, action.choices)) + "}") if action.choices
-                                 else action.dest.upper())
-    return ", ".join(f"{option} {metavar}" for option in action.option_strings)
+def _help_text(parser) -> str:
+    """``parser.format_help()`` at WIDTH columns, whatever the terminal (argparse reads $COLUMNS)."""
+    previous = os.environ.get("COLUMNS")
+    os.environ["COLUMNS"] = str(WIDTH)
+    try:
+        return parser.format_help().rstrip()
+    finally:
+        if previous is None:
+            del os.environ["COLUMNS"]
+        else:
+            os.environ["COLUMNS"] = previous
 
 
-def _cell(text: str) -> str:
-    return " ".join((text or "").split()).replace("|", "\\|")
-
-
-def _options_table(parser: argparse.ArgumentParser) -> list:
-    rows = ["| argument | what it does |", "|---|---|"]
-    for action in parser._actions:          # argparse offers no public list of a parser's arguments
-        if isinstance(action, (argparse._HelpAction, argparse._SubParsersAction)) or action.help == argparse.SUPPRESS:
-            continue
-        choices = f" Choices: {', '.join(map(str, action.choices))}." if action.choices and action.metavar else ""
-        rows.append(f"| `{_invocation(action)}` | {_cell(action.help)}{_cell(choices)} |")
-    return rows
-
-
-def _subcommands(parser: argparse.ArgumentParser) -> dict:
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            return dict(action.choices)
-    return {}
-
-
-def markdown_reference(parser: argparse.ArgumentParser | None = None) -> str:
-    """Every command of ``deltaprop`` with its usage line, description, arguments (help and defaults as
-    ``--help`` prints them) and its epilog (examples, exit codes), as Markdown."""
+def markdown_reference(parser=None) -> str:
+    """A Markdown section per command of ``deltaprop`` (``parser.commands``, set by ``build_parser``): its
+    description and its full ``--help`` text, after the top-level ``deltaprop --help``."""
     from .parser import build_parser
 
     parser = parser or build_parser()
-    lines = ["```text", parser.format_usage().strip(), "```", "", _cell(parser.description), ""]
-    lines += _options_table(parser) + [""]
-    if parser.epilog:
-        lines += ["```text", parser.epilog.strip(), "```", ""]
-    for name, sub in _subcommands(parser).items():
-        lines += [f"## deltaprop {name}", "", _cell(sub.description), "", "```text", sub.format_usage().strip(),
-                  "```", ""]
-        lines += _options_table(sub) + [""]
-        if sub.epilog and sub.epilog != parser.epilog:
-            lines += ["```text", sub.epilog.strip(), "```", ""]
+    lines = ["```text", _help_text(parser), "```", ""]
+    for name, command in parser.commands.items():
+        lines += [f"## deltaprop {name}", "", command.description or "", "", "```text", _help_text(command), "```", ""]
     return "\n".join(lines)
