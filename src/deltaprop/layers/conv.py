@@ -12,8 +12,9 @@ with the same W everywhere. Written that way (im2col), each pass is one matrix p
   kernel, the formula of the backward pass, computed without multiplying the zeros the stride leaves.
 
 im2col and col2im copy or add one strided slice per kernel tap (k, or k₁·k₂ array operations), each
-vectorized over samples, channels and positions. Every option is checked against finite differences and
-against PyTorch.
+vectorized over samples, channels and positions; where numba is installed, col2im and the (N, C) ↔ (C, N)
+swaps of short rows run compiled (:mod:`deltaprop.layers.conv_kernels`, same sums in the same order). Every
+option is checked against finite differences and against PyTorch.
 """
 from __future__ import annotations
 
