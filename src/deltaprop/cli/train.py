@@ -397,6 +397,8 @@ def train(args, replicas) -> int:
         if folder.staging is None:
             folder = on_chief(replicas, lambda: (folder.stage(), folder)[1])
         resume_hint = f"deltaprop train --resume {folder.final}"
+        if replicas.size > 1:      # the ranks must be started again, and told to share the work again
+            resume_hint = f"mpiexec -n {replicas.size} {resume_hint} --distributed"
         try:
             if chief:
                 with folder.writing("config.toml") as path:   # what --resume reads if this run is killed
