@@ -41,8 +41,9 @@ def unit_measures(layer) -> dict:
 
 
 def _sum_of_squares(array: np.ndarray) -> float:
-    """Σx² in one BLAS pass, in float64 again if float32 overflows."""
-    flat = array.reshape(-1)
+    """Σx² in one BLAS pass, in float64 again if float32 overflows. The elements are read in memory order
+    (``order="K"``): a column-major W, or a Dense layer's column-major output, is not copied first."""
+    flat = array.ravel(order="K")
     total = float(np.vdot(flat, flat))
     if not np.isfinite(total) and np.isfinite(flat).all():
         flat = flat.astype(np.float64)

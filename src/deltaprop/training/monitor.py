@@ -84,7 +84,7 @@ class TrainingMonitor(Callback):
         self._epoch = epoch
 
     def _sample(self, values: np.ndarray) -> np.ndarray:
-        flat = values.reshape(-1)
+        flat = values.ravel(order="K")   # memory order: a column-major output is not copied
         if flat.size > SAMPLE_VALUES:  # a random sample (with replacement: no permutation of the whole batch)
             flat = flat[self._rng.integers(0, flat.size, SAMPLE_VALUES)]
         return flat.astype(np.float32)
