@@ -224,7 +224,7 @@ def test_the_cli_on_two_ranks_writes_the_run_folder_of_one_process(tmp_path):
     history = {name: pd.read_csv(tmp_path / name / "history.csv").drop(columns="seconds") for name in ("one", "two")}
     np.testing.assert_allclose(history["two"].to_numpy(), history["one"].to_numpy(), rtol=1e-10)
     # the lines a user reads are those of one process, but for the timing and how to resume (under mpiexec)
-    assert f"continue it with: mpiexec -n 2 deltaprop train --resume two --distributed" in two.stdout
+    assert "continue it with: mpiexec -n 2 deltaprop train --resume two --distributed" in two.stdout
     assert [line for line in two.stdout.splitlines() if not any(w in line for w in ("epoch", "wrote", "--resume"))] \
         == [line for line in one.stdout.splitlines() if not any(w in line for w in ("epoch", "wrote", "--resume"))]
 

@@ -10,6 +10,8 @@ Each function returns None when numba is not there; the caller then runs the Num
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .. import _numba
@@ -78,7 +80,7 @@ def col2im(cols, input_shape, kernel, stride, dilation, pads, positions):
 def swap_leading(a):
     """``a`` with its first two axes swapped, as a new C-contiguous array; None without numba, and for rows of
     64 values or more, which NumPy's transposing copy handles as fast (measured)."""
-    if not a.flags.c_contiguous or a.ndim < 3 or a[0, 0].size >= 64:
+    if not a.flags.c_contiguous or a.ndim < 3 or math.prod(a.shape[2:]) >= 64:
         return None
     compiled = _kernel(_swap_leading)
     if compiled is None:
