@@ -73,6 +73,26 @@ def test_model_files_pickles_and_copies_keep_every_layer(images, tmp_path):
                                   model.layers[1].running_var)
 
 
+def test_blocks_inside_blocks_name_every_parameter_once_and_save_whole(tmp_path):
+    """A Residual inside a Residual: each inner weight keeps its own name, so a model file holds them all."""
+    model = dp.Sequential([dp.Dense(4, 4), dp.Residual([dp.Residual([dp.Dense(4, 4), dp.ReLU(), dp.Dense(4, 4)]),
+                                                        dp.Dense(4, 4)]), dp.Dense(4, 2)], seed=0)
+    assert [p.name for p in model.parameters()] == ["0.W", "0.b", "1.0.0.W", "1.0.0.b", "1.0.2.W", "1.0.2.b", "1.1.W",
+                                                    "1.1.b", "2.W", "2.b"]
+    dp.save(model, tmp_path / "nested.safetensors")
+    X = np.random.default_rng(0).normal(size=(3, 4))
+    np.testing.assert_array_equal(dp.load(tmp_path / "nested.safetensors").predict(X), model.predict(X))
+
+
+def test_a_layer_that_names_two_parameters_alike_is_refused():
+    class Twice(dp.Dense):
+        def parameter_names(self):
+            return ["W", "W"]
+
+    with pytest.raises(ValueError, match="parameters named alike: 0.W"):
+        dp.Sequential([Twice(2, 2)])
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_onnx_export_of_a_cnn_equals_predict(images, tmp_path, dtype):
     ort = pytest.importorskip("onnxruntime")

@@ -1,6 +1,7 @@
 """Sequential: a stack of layers run forward, then backward in reverse order."""
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -130,6 +131,11 @@ class Sequential:
         for index, layer in enumerate(self.layers):
             for param, name in zip(layer.parameters(), layer.parameter_names()):
                 param.name = f"{index}.{name}"
+        counts = Counter(param.name for layer in self.layers for param in layer.parameters())
+        repeated = sorted(name for name, count in counts.items() if count > 1)
+        if repeated:    # model files and optimizer state are keyed by these names: two alike would mix them up
+            raise ValueError(f"parameters named alike: {', '.join(repeated)}; a layer's parameter_names() must "
+                             "give each of its parameters its own name")
 
     @property
     def n_in(self) -> int | None:

@@ -114,10 +114,10 @@ class Residual(Layer):
     def parameter_names(self) -> list:
         """The inner parameters' names within the block: ``"0.W"``, ``"2.b"``, ``"projection.W"``."""
         names = []
-        for index, layer in enumerate(self.layers):
-            names += [f"{index}.{p.name.split('.')[-1]}" for p in layer.parameters()]
+        for index, layer in enumerate(self.layers):   # each layer names its own (a block inside a block: "1.0.W")
+            names += [f"{index}.{name}" for name in layer.parameter_names()]
         if self.projection is not None:
-            names += [f"projection.{p.name.split('.')[-1]}" for p in self.projection.parameters()]
+            names += [f"projection.{name}" for name in self.projection.parameter_names()]
         return names
 
     def reset_parameters(self, rng):
