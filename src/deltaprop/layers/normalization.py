@@ -123,15 +123,19 @@ class BatchNorm(_Normalization):
     def describe_input(self) -> str:
         return f"{self.n_features} input features"
 
+    # (N, C, …): statistics per channel over the samples and positions (BatchNorm1d/2d) — the same formulas
+    # on a matrix with one row per (sample, position), channels as its columns
+    def _as_rows(self, x):
+        return x if x.ndim == 2 else np.moveaxis(x, 1, -1).reshape(-1, self.n_features)
+
+    def _from_rows(self, rows, shape):
+        if len(shape) == 2:
+            return rows
+        return np.ascontiguousarray(np.moveaxis(rows.reshape(shape[0], *shape[2:], self.n_features), -1, 1))
+
     def forward(self, x, training=False):
         self._check(x)
-        if x.ndim == 2:
-            return self._forward_rows(x, training, 1)
-        # (N, C, …): statistics per channel over the samples and positions (BatchNorm1d/2d) — the same
-        # formulas on a matrix with one row per (sample, position)
-        rows = np.moveaxis(x, 1, -1).reshape(-1, self.n_features)
-        y = self._forward_rows(rows, training, math.prod(x.shape[2:]))
-        return np.ascontiguousarray(np.moveaxis(y.reshape(x.shape[0], *x.shape[2:], self.n_features), -1, 1))
+        return self._from_rows(self._forward_rows(self._as_rows(x), training, math.prod(x.shape[2:])), x.shape)
 
     def _forward_rows(self, x, training: bool, per_sample: int):
         self._trained_batch = training
@@ -173,12 +177,7 @@ class BatchNorm(_Normalization):
                         graph.constant(self.running_var, "running_var"), epsilon=float(self.eps))
 
     def backward(self, grad_y):
-        if grad_y.ndim == 2:
-            return self._backward_rows(grad_y)
-        rows = np.moveaxis(grad_y, 1, -1).reshape(-1, self.n_features)
-        grad = self._backward_rows(rows)
-        return np.ascontiguousarray(np.moveaxis(grad.reshape(grad_y.shape[0], *grad_y.shape[2:], self.n_features),
-                                                -1, 1))
+        return self._from_rows(self._backward_rows(self._as_rows(grad_y)), grad_y.shape)
 
     def _backward_rows(self, grad_y):
         g = self._grad_x_hat(grad_y)

@@ -14,9 +14,13 @@ def _gradient_buffers(params) -> list:
     return [grads] if grads is not None else [p.grad for p in params]
 
 
+def _norm(buffers) -> float:
+    return math.sqrt(sum(float(np.vdot(g, g)) for g in buffers))
+
+
 def global_grad_norm(params) -> float:
     """‖g‖ = √(Σ over every parameter of Σ g²)."""
-    return math.sqrt(sum(float(np.vdot(g, g)) for g in _gradient_buffers(params)))
+    return _norm(_gradient_buffers(params))
 
 
 def clip_grad_norm(params, max_norm: float) -> float:
@@ -25,8 +29,8 @@ def clip_grad_norm(params, max_norm: float) -> float:
     Returns the global norm ‖g‖ before clipping.
     """
     max_norm = check_number(max_norm, "max_norm", low=0, low_open=True)
-    buffers = _gradient_buffers(params)
-    total = math.sqrt(sum(float(np.vdot(g, g)) for g in buffers))
+    buffers = _gradient_buffers(params)   # once: params may be a generator
+    total = _norm(buffers)
     scale = max_norm / (total + 1e-6)
     if scale < 1:
         for g in buffers:

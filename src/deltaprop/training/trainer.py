@@ -311,8 +311,9 @@ def fit(model, X, y, *, loss, optimizer, epochs: int, batch_size: int = 32, shuf
                         optim.clip_grad_norm(params, clip_norm)
                     optimizer.step(params)
                     run.step += 1
-                    state.batch, state.loss_sum, state.seen = batch + 1, state.loss_sum + batch_loss * len(index), \
-                        state.seen + len(index)
+                    state.batch = batch + 1
+                    state.loss_sum += batch_loss * len(index)
+                    state.seen += len(index)
                     if metric_list:
                         state.predictions.append(model.layers[-1].output.copy())
                     for callback in callbacks:
