@@ -61,12 +61,7 @@ def architecture(model) -> list:
 def _tensors_and_header(model, optimizer, step, info=None) -> tuple[dict, dict]:
     from ._version import __version__
 
-    tensors = {}
-    for index, layer in enumerate(model.layers):
-        for param in layer.parameters():
-            tensors[param.name] = param.value
-        for key, value in layer.state().items():
-            tensors[f"{index}.{key}"] = value
+    tensors = model.named_arrays()
     header = {
         "format": FORMAT, "format_version": FORMAT_VERSION, "deltaprop_version": __version__,
         "dtype": np.dtype(model.dtype).name, "architecture": architecture(model),
@@ -166,17 +161,6 @@ def _build(header: dict, path: str):
     return model
 
 
-def _expected_tensors(model) -> dict:
-    """name → (array to fill) for every parameter and state array of the model."""
-    targets = {}
-    for index, layer in enumerate(model.layers):
-        for param in layer.parameters():
-            targets[param.name] = param.value
-        for key, value in layer.state().items():
-            targets[f"{index}.{key}"] = value
-    return targets
-
-
 def _check_tensor(name: str, value: np.ndarray, expected: np.ndarray, path: str) -> None:
     if value.shape != expected.shape:
         raise ModelFileError(f"{path}: tensor {name!r} has shape {value.shape}, the architecture needs "
@@ -189,7 +173,7 @@ def _check_tensor(name: str, value: np.ndarray, expected: np.ndarray, path: str)
 
 
 def _fill(model, tensors: dict, path: str) -> None:
-    expected = _expected_tensors(model)
+    expected = model.named_arrays()   # name → the array to fill
     own = {name: value for name, value in tensors.items() if not name.startswith(OPTIMIZER_PREFIX)}
     missing = [name for name in expected if name not in own]
     if missing:

@@ -160,6 +160,15 @@ class Sequential:
         into the two contiguous buffers ``values`` and ``grads`` of the returned :class:`ParameterList`."""
         return self._parameters
 
+    def named_arrays(self) -> dict:
+        """Every parameter value (``"0.W"``) and layer state array (``"1.running_mean"``) by name — what a model
+        file or a backup holds; the arrays themselves, so writing into them sets the model."""
+        arrays = {}
+        for index, layer in enumerate(self.layers):
+            arrays.update((param.name, param.value) for param in layer.parameters())
+            arrays.update((f"{index}.{key}", value) for key, value in layer.state().items())
+        return arrays
+
     def astype(self, dtype) -> "Sequential":
         """Convert this model's parameters and state to ``dtype`` in place; returns self."""
         self.dtype = resolve_dtype(dtype)

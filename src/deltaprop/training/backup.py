@@ -28,7 +28,7 @@ from .callbacks import Callback
 from .trainer import EpochProgress
 
 FORMAT = "deltaprop-backup"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2   # 2: parameters and layer state in one "arrays" entry
 FILE = "backup.safetensors"
 #: how training ended when the backup is no longer needed ("converged": the scikit-learn estimators' rule)
 NORMAL_ENDS = ("completed", "early_stopping", "target_reached", "converged")
@@ -127,9 +127,7 @@ class BackupAndRestore(Callback):
             "progress": None if progress is None else {
                 "epoch": progress.epoch, "order": progress.order, "batch": progress.batch,
                 "loss_sum": progress.loss_sum, "seen": progress.seen, "predictions": progress.predictions},
-            "parameters": {p.name: p.value for p in model.parameters()},
-            "layer_state": {f"{index}.{key}": value for index, layer in enumerate(model.layers)
-                            for key, value in layer.state().items()},
+            "arrays": model.named_arrays(),
             "optimizer": run.optimizer.state_dict(),
             "rng": run.rng.bit_generator.state,
             "layer_rngs": {str(index): layer.rng.bit_generator.state for index, layer in enumerate(model.layers)
@@ -174,10 +172,8 @@ class BackupAndRestore(Callback):
         state = tensorfile.unpack(header, tensors)
         self._check(state["fingerprint"])
         run, model = self.run, self.run.model
-        for param in model.parameters():
-            param.value[...] = state["parameters"][param.name]
-        for index, layer in enumerate(model.layers):
-            layer.load_state({key: state["layer_state"][f"{index}.{key}"] for key in layer.state()})
+        for name, array in model.named_arrays().items():   # same architecture: checked by the fingerprint
+            array[...] = state["arrays"][name]
         run.optimizer.load_state_dict(state["optimizer"])
         run.rng.bit_generator.state = state["rng"]
         for index, layer_state in state["layer_rngs"].items():
