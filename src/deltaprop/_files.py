@@ -53,3 +53,14 @@ def write_columns_csv(columns: dict, path) -> None:
         for row in zip(*(columns[key] for key in keys)):
             writer.writerow(["" if value is None else value + 1 if key == "epoch" else value
                              for key, value in zip(keys, row)])
+
+
+def read_bytes(path, error=ValueError, what: str = "file") -> bytes:
+    """The bytes of the file at ``path``; ``error(message)`` naming the path when it is missing or a folder."""
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise error(f"{path}: no such file")
+    if os.path.isdir(path):
+        raise error(f"{path}: is a folder, not a {what}")
+    with open(path, "rb") as file:
+        return file.read()

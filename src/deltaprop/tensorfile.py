@@ -15,11 +15,10 @@ from __future__ import annotations
 import json
 import os
 import struct
-import tempfile
 
 import numpy as np
 
-from ._files import default_mode
+from ._files import atomic_path, read_bytes
 
 METADATA_KEY = "deltaprop"
 
@@ -37,18 +36,11 @@ def write(path, tensors: dict, header: dict) -> None:
         raise ValueError(f"cannot save to {path}: it is a folder")
     data = safetensors_bytes({name: np.ascontiguousarray(value) for name, value in tensors.items()},
                              metadata={METADATA_KEY: json.dumps(header)})
-    handle, temporary = tempfile.mkstemp(prefix=f".{os.path.basename(path)}-", suffix=".tmp", dir=folder)
-    try:
-        os.chmod(temporary, default_mode())
-        with os.fdopen(handle, "wb") as file:
+    with atomic_path(path) as temporary:
+        with open(temporary, "wb") as file:
             file.write(data)
             file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
+            os.fsync(file.fileno())   # the bytes are on disk before the rename makes them the file
     _fsync_folder(folder)
 
 
@@ -72,12 +64,7 @@ def read(path, error=ValueError, what: str = "file") -> tuple[dict, dict]:
     from safetensors.numpy import load as safetensors_load
 
     path = os.fspath(path)
-    if not os.path.exists(path):
-        raise error(f"{path}: no such file")
-    if os.path.isdir(path):
-        raise error(f"{path}: is a folder, not a {what}")
-    with open(path, "rb") as file:
-        data = file.read()
+    data = read_bytes(path, error, what)
     if len(data) == 0:
         raise error(f"{path}: the file is empty")
     if len(data) < 8:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .._files import read_bytes
 from ..errors import DataError, shorten
 
 MISSING = {"", "na", "n/a", "nan", "null", "none", "?", "-nan"}
@@ -44,12 +45,7 @@ class CsvData:
 
 def read_text(path: str) -> str:
     """The file's text: gunzipped for ``.gz``, decoded as UTF-8, with the line of any bad byte."""
-    if not os.path.exists(path):
-        raise DataError(f"{path}: no such file")
-    if os.path.isdir(path):
-        raise DataError(f"{path}: is a folder, not a data file")
-    with open(path, "rb") as handle:
-        data = handle.read()
+    data = read_bytes(path, DataError, "data file")
     if path.lower().endswith(".gz"):
         try:
             data = gzip.decompress(data)
