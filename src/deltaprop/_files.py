@@ -21,15 +21,22 @@ def default_mode() -> int:
     return 0o666 & ~umask
 
 
+def _temporary_affixes(path: str, suffix: str = "") -> tuple[str, str]:
+    return f".{os.path.basename(path)}-", suffix or ".tmp"
+
+
 @contextmanager
 def atomic_path(path, suffix: str = ""):
     """Yield a temporary path next to ``path``; on success rename it to ``path``, on failure remove it.
 
     ``suffix`` keeps an extension some writers insist on (``np.savez`` adds ``.npz`` otherwise).
+    A process killed while writing leaves its temporary behind (``.NAME-XXXX.tmp``): never read as
+    the file, and removed by :func:`remove_temporaries`.
     """
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(prefix=f".{os.path.basename(path)}-", suffix=suffix or ".tmp", dir=folder)
+    prefix, suffix = _temporary_affixes(path, suffix)
+    handle, temporary = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=folder)
     os.close(handle)
     try:
         os.chmod(temporary, default_mode())
@@ -38,6 +45,38 @@ def atomic_path(path, suffix: str = ""):
     finally:
         if os.path.exists(temporary):
             os.unlink(temporary)
+
+
+def remove_temporaries(path, suffix: str = "") -> list:
+    """Remove the temporaries a killed :func:`atomic_path` writer of ``path`` left; returns their names."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    prefix, suffix = _temporary_affixes(path, suffix)
+    if not os.path.isdir(folder):
+        return []
+    removed = []
+    for name in os.listdir(folder):
+        if name.startswith(prefix) and name.endswith(suffix):
+            try:
+                os.unlink(os.path.join(folder, name))
+                removed.append(name)
+            except OSError:
+                pass
+    return removed
+
+
+def fsync_folder(folder) -> None:
+    """Make renames and removals in ``folder`` durable (where the platform allows opening a folder)."""
+    try:
+        descriptor = os.open(os.fspath(folder), os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)
 
 
 def write_columns_csv(columns: dict, path) -> None:

@@ -6,6 +6,11 @@ folder is written, flushed, fsynced and renamed over the target, and the folder 
 interrupted write leaves the previous file intact and no partial file. :func:`read` checks the
 bytes before trusting them and raises the caller's error type naming the file and the problem.
 
+Every file carries a checksum (metadata key ``"deltaprop_checksum"``: BLAKE2b-256 of the header text
+and of every tensor's name, dtype, shape and bytes, in name order), checked on read: a file damaged
+on disk or in transit — one flipped bit anywhere in a value — is refused as "damaged (checksum
+mismatch)", never loaded with other numbers.
+
 Nested state (an optimizer's ``state_dict``, a callback's, a history) goes through :func:`pack`
 and :func:`unpack`: every NumPy array becomes a tensor and its place in the JSON holds
 ``{"tensor": name}``; everything else must be JSON (numbers, strings, lists, dicts with string keys).
@@ -18,9 +23,11 @@ import struct
 
 import numpy as np
 
-from ._files import atomic_path, read_bytes
+from ._files import atomic_path, fsync_folder, read_bytes
 
 METADATA_KEY = "deltaprop"
+CHECKSUM_KEY = "deltaprop_checksum"
+CHECKSUM_KIND = "blake2b-256"
 
 
 # -------------------------------------------------------------------------------------- writing
@@ -34,33 +41,35 @@ def write(path, tensors: dict, header: dict) -> None:
         raise ValueError(f"cannot save to {path}: folder {folder} does not exist")
     if os.path.isdir(path):
         raise ValueError(f"cannot save to {path}: it is a folder")
-    data = safetensors_bytes({name: np.ascontiguousarray(value) for name, value in tensors.items()},
-                             metadata={METADATA_KEY: json.dumps(header)})
+    tensors = {name: np.ascontiguousarray(value) for name, value in tensors.items()}
+    text = json.dumps(header)
+    data = safetensors_bytes(tensors, metadata={METADATA_KEY: text, CHECKSUM_KEY: checksum(text, tensors)})
     with atomic_path(path) as temporary:
         with open(temporary, "wb") as file:
             file.write(data)
             file.flush()
             os.fsync(file.fileno())   # the bytes are on disk before the rename makes them the file
-    _fsync_folder(folder)
-
-
-def _fsync_folder(folder: str) -> None:
-    """Make the rename itself durable (where the platform allows opening a folder)."""
-    try:
-        descriptor = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(descriptor)
-    except OSError:
-        pass
-    finally:
-        os.close(descriptor)
+    fsync_folder(folder)
 
 
 # -------------------------------------------------------------------------------------- reading
-def read(path, error=ValueError, what: str = "file") -> tuple[dict, dict]:
-    """The JSON header and the tensors of a file written by :func:`write`; ``error(message)`` for any problem."""
+def checksum(header_text: str, tensors: dict) -> str:
+    """``"blake2b-256:<hex>"`` of the header text and every tensor (name, dtype, shape, bytes), in name order."""
+    import hashlib
+
+    digest = hashlib.blake2b(header_text.encode("utf-8"), digest_size=32)
+    for name in sorted(tensors):
+        tensor = np.ascontiguousarray(tensors[name])
+        digest.update(f"\0{name}\0{tensor.dtype.str}\0{tensor.shape}\0".encode("utf-8"))
+        digest.update(tensor.reshape(-1).view(np.uint8))
+    return f"{CHECKSUM_KIND}:{digest.hexdigest()}"
+
+
+def read(path, error=ValueError, what: str = "file", legacy_versions=()) -> tuple[dict, dict]:
+    """The JSON header and the tensors of a file written by :func:`write`; ``error(message)`` for any problem.
+
+    The checksum must be there and match, except in files whose header's ``format_version`` is one of
+    ``legacy_versions`` (written before files carried one)."""
     from safetensors.numpy import load as safetensors_load
 
     path = os.fspath(path)
@@ -88,12 +97,20 @@ def read(path, error=ValueError, what: str = "file") -> tuple[dict, dict]:
         header = json.loads(metadata[METADATA_KEY])
     except (TypeError, json.JSONDecodeError) as exc:
         raise error(f"{path}: the deltaprop metadata is not valid JSON ({exc})") from None
+    except RecursionError:
+        raise error(f"{path}: the deltaprop metadata is nested too deeply to be a deltaprop {what}") from None
     if not isinstance(header, dict):
         raise error(f"{path}: the deltaprop metadata is not a JSON object")
     try:
         tensors = safetensors_load(data)
     except Exception as exc:  # the safetensors library raises its own types for every malformed layout
         raise error(f"{path}: invalid safetensors data: {exc}") from None
+    saved = metadata.get(CHECKSUM_KEY)
+    if saved is None:
+        if header.get("format_version") not in legacy_versions:
+            raise error(f"{path}: is damaged or was edited (it has no checksum)")
+    elif saved != checksum(metadata[METADATA_KEY], tensors):
+        raise error(f"{path}: is damaged (checksum mismatch): its bytes are not those deltaprop wrote")
     return header, tensors
 
 

@@ -108,6 +108,46 @@ class Optimizer:
         state.update({param.name: _copy_state(s) for param, s in self.state.items()})
         return {"type": type(self).__name__, "lr": self.lr, "hyper": dict(self.hyper), "state": state}
 
+    def check_state_dict(self, state_dict, params, same_hyper: bool = True) -> None:
+        """Raise ``ValueError`` naming the first field of ``state_dict`` (from a file) that does not fit this
+        optimizer and ``params``: another optimizer type, other hyperparameters (with ``same_hyper``), a
+        learning rate that is not a finite number ≥ 0, a parameter name not in ``params``, state keys other
+        than the rule's, a step count that is not an integer ≥ 0, or an array that is not exactly the
+        parameter's shape and dtype, or not finite (a shape that would broadcast is refused too)."""
+        if not isinstance(state_dict, dict) or set(state_dict) != {"type", "lr", "hyper", "state"}:
+            raise ValueError("optimizer state must hold exactly type, lr, hyper and state")
+        if state_dict["type"] != type(self).__name__:
+            raise ValueError(f"optimizer state is for {state_dict['type']!r}, not {type(self).__name__}")
+        lr = state_dict["lr"]
+        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not np.isfinite(lr) or lr < 0:
+            raise ValueError(f"optimizer lr must be a finite number >= 0, got {lr!r}")
+        hyper = state_dict["hyper"]
+        if not isinstance(hyper, dict) or set(hyper) != set(self.hyper) or (same_hyper and _plain(hyper) != _plain(self.hyper)):
+            raise ValueError(f"optimizer hyperparameters {hyper!r} differ from this optimizer's {self.hyper!r}")
+        if not isinstance(state_dict["state"], dict):
+            raise ValueError("optimizer state must map parameter names to their state")
+        by_name = {param.name: param for param in params}
+        for name, state in state_dict["state"].items():
+            if name not in by_name:
+                raise ValueError(f"optimizer state names {name!r}, which is not a parameter of the model")
+            value = by_name[name].value
+            expected = {"step": 0, **self.init_state(value)}
+            if not isinstance(state, dict) or set(state) - {"step"} - set(expected) or "step" not in state:
+                raise ValueError(f"optimizer state of {name!r} must hold {sorted(expected)}, got "
+                                 f"{sorted(state) if isinstance(state, dict) else type(state).__name__}")
+            step = state["step"]
+            if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step < 0:
+                raise ValueError(f"optimizer step of {name!r} must be an integer >= 0, got {step!r}")
+            for key, initial in expected.items():
+                saved = state.get(key)
+                if key == "step" or saved is None and initial is None:   # a buffer the rule creates on its first step
+                    continue
+                if not isinstance(saved, np.ndarray) or saved.shape != value.shape or saved.dtype != value.dtype:
+                    raise ValueError(f"optimizer state {name!r}/{key} must be an array of shape {value.shape} and "
+                                     f"dtype {value.dtype}, got {_describe(saved)}")
+                if not np.isfinite(saved).all():
+                    raise ValueError(f"optimizer state {name!r}/{key} holds non-finite values")
+
     def load_state_dict(self, state_dict: dict) -> None:
         """Restore hyperparameters and per-parameter state saved by :meth:`state_dict`."""
         if state_dict.get("type", type(self).__name__) != type(self).__name__:
@@ -139,3 +179,18 @@ def check_betas(betas) -> tuple[float, float]:
         raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}") from None
     return (check_number(beta1, "betas[0]", low=0, high=1, high_open=True),
             check_number(beta2, "betas[1]", low=0, high=1, high_open=True))
+
+
+def _plain(value):
+    """Tuples as lists: hyperparameters as a file's JSON holds them."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value
+
+
+def _describe(value) -> str:
+    if isinstance(value, np.ndarray):
+        return f"shape {value.shape}, dtype {value.dtype}"
+    return f"{type(value).__name__} {value!r}"[:80]

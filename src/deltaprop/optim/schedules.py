@@ -115,6 +115,8 @@ class LinearWarmup(Schedule):
         return {"after": self.after.state_dict() if self.after is not None else {}}
 
     def load_state_dict(self, state):
+        if not isinstance(state, dict) or set(state) != {"after"}:
+            raise ValueError("LinearWarmup state must hold 'after'")
         if self.after is not None:
             self.after.load_state_dict(state["after"])
 
@@ -152,6 +154,14 @@ class ReduceLROnPlateau(Schedule):
                 "cooldown_left": self._cooldown_left}
 
     def load_state_dict(self, state):
+        if not isinstance(state, dict) or set(state) != {"scale", "best", "bad_epochs", "cooldown_left"}:
+            raise ValueError("ReduceLROnPlateau state must hold scale, best, bad_epochs and cooldown_left")
+        numbers = (state["scale"], state["best"])
+        counts = (state["bad_epochs"], state["cooldown_left"])
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in numbers) or \
+                not 0 < state["scale"] <= 1 or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0
+                                                       for v in counts):
+            raise ValueError(f"ReduceLROnPlateau state has a wrong value: {state!r:.80}")
         self._scale, self._best = state["scale"], state["best"]
         self._bad_epochs, self._cooldown_left = state["bad_epochs"], state["cooldown_left"]
 

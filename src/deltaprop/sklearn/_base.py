@@ -27,10 +27,10 @@ from .. import optim
 from ..builders import mlp
 from ..layers import LAYERS
 from ..layers.activations import is_activation
-from ..training.callbacks import Callback
-from ..training.history import History
+from ..training.callbacks import Callback, check_state
+from ..training.history import RUNNING, History
 from ..training.monitor import TrainingMonitor
-from ..training.trainer import EpochProgress, TrainingRun, resolve_monitor
+from ..training.trainer import EpochProgress, TrainingRun, end_by_failure, resolve_monitor
 from . import objective
 
 #: scikit-learn's activation names that differ from deltaprop's
@@ -325,15 +325,16 @@ class BaseMLP(BaseEstimator):
         run = TrainingRun(model, None, optimizer, self.history_, rng=rng, callbacks=callbacks,
                           settings={**settings, "batch": batch_size, "incremental": incremental},
                           data=(X, y, X_val, y_val))
+        run.bounds = [(start, min(start + batch_size, n_samples)) for start in range(0, n_samples, batch_size)]
         model.seed_generators(rng)
         self.n_iter_ = 0   # per call, as scikit-learn counts it (t_ keeps counting the samples seen)
-        self.history_.stop_reason, self.history_.message = "completed", ""
+        self.history_.stop_reason, self.history_.message = RUNNING, ""
         for callback in callbacks:
             callback.set_run(run)
             callback.on_train_begin({})   # BackupAndRestore may put back a run's state and position here
         n_batches = -(-n_samples // batch_size)
         try:
-            while self.n_iter_ < self.max_iter and self.history_.stop_reason == "completed":
+            while self.n_iter_ < self.max_iter and self.history_.stop_reason == RUNNING:
                 epoch = self.history_.epochs
                 started, epoch_lr = time.perf_counter(), optimizer.lr
                 if run.progress is None or run.progress.epoch != epoch:
@@ -373,12 +374,17 @@ class BaseMLP(BaseEstimator):
                     callback.on_epoch_end(epoch, logs)
                 if run.stop or incremental:
                     break
-            if self.n_iter_ == self.max_iter and self.history_.stop_reason == "completed" and not incremental:
-                warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the "
-                              "optimization hasn't converged yet.", ConvergenceWarning)
+            if self.history_.stop_reason == RUNNING:
+                self.history_.stop_reason = "completed"
+                if self.n_iter_ == self.max_iter and not incremental:
+                    warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the "
+                                  "optimization hasn't converged yet.", ConvergenceWarning)
         except KeyboardInterrupt:
             self.history_.stop_reason = "interrupted"
             warnings.warn("Training interrupted by user.")
+        except BaseException as exc:
+            end_by_failure(self.history_, exc)
+            raise
         finally:
             for callback in callbacks:
                 callback.on_train_end({})
@@ -480,6 +486,20 @@ class EstimatorProgress(Callback):
     def state_dict(self) -> dict:
         return {name: getattr(self.estimator, name, None) for name in self.FIELDS}
 
+    #: the type of each field as a backup holds it (see training.callbacks.check_state)
+    TYPES = {"n_iter_": int, "t_": int, "loss_": (float, None), "loss_curve_": list, "best_loss_": (float, None),
+             "_no_improvement_count": int, "validation_scores_": (list, None),
+             "best_validation_score_": (float, None), "_best_weights": (list, None)}
+
     def load_state_dict(self, state: dict) -> None:
-        for name, value in state.items():
-            setattr(self.estimator, name, value)
+        """Only the estimator's own progress fields, each checked: a backup cannot set anything else (``max_iter``,
+        a method) on the estimator."""
+        check_state(state, self.TYPES, type(self.estimator).__name__)
+        for name in ("loss_curve_", "validation_scores_"):
+            values = state[name] or []
+            if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+                raise ValueError(f"{type(self.estimator).__name__} state {name!r} must be a list of numbers")
+        if state["_best_weights"] is not None:
+            self.run.check_snapshot(state["_best_weights"], "best weights")
+        for name in self.FIELDS:
+            setattr(self.estimator, name, state[name])

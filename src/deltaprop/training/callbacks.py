@@ -51,6 +51,33 @@ class Callback:
         self.run.history.message = message
 
 
+def check_state(state, fields: dict, owner: str) -> None:
+    """A callback's saved state (read from a backup) holds exactly ``fields``, each of its type: ``int`` (≥ 0),
+    ``float`` (a number; inf allowed), ``list``, ``dict``, ``str``, or a tuple of them with None allowed;
+    ``ValueError`` naming the field otherwise."""
+    if not isinstance(state, dict) or set(state) != set(fields):
+        shown = sorted(state) if isinstance(state, dict) else type(state).__name__
+        raise ValueError(f"{owner} state must hold {sorted(fields)}, got {shown}")
+    for name, kinds in fields.items():
+        value = state[name]
+        kinds = kinds if isinstance(kinds, tuple) else (kinds,)
+        if value is None and None in kinds:
+            continue
+        ok = False
+        for kind in kinds:
+            if kind is int:
+                ok = isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 0
+            elif kind is float:
+                ok = isinstance(value, (int, float, np.floating)) and not isinstance(value, bool) \
+                    and not math.isnan(value)
+            elif kind is not None:
+                ok = isinstance(value, kind)
+            if ok:
+                break
+        if not ok:
+            raise ValueError(f"{owner} state {name!r} has a wrong value: {value!r:.60}")
+
+
 def resolve_mode(monitor: str, mode: str) -> str:
     """"min" or "max": as given, or for "auto" the direction the monitored metric says is better
     (``Metric.mode``: accuracy and R² up, errors down); a loss, or anything unknown, goes down."""
@@ -110,6 +137,10 @@ class EarlyStopping(Callback):
         return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait, "best_weights": self.best_weights}
 
     def load_state_dict(self, state: dict) -> None:
+        check_state(state, {"best": float, "best_epoch": (int, None), "wait": int, "best_weights": (list, None)},
+                    "EarlyStopping")
+        if state["best_weights"] is not None:
+            self.run.check_snapshot(state["best_weights"], "EarlyStopping best_weights")
         self.best, self.best_epoch, self.wait = state["best"], state["best_epoch"], state["wait"]
         self.best_weights = state["best_weights"]
 

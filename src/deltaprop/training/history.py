@@ -3,20 +3,24 @@ from __future__ import annotations
 
 from .._files import write_columns_csv
 
+#: ``History.stop_reason`` while training runs: "completed" is said only once the last epoch has ended
+RUNNING = "running"
+
 
 class History(dict):
     """``{"epoch": [...], "loss": [...], "val_loss": [...], "accuracy": [...], "lr": [...], "seconds": [...]}``.
 
     One entry per finished epoch in every list. ``stop_reason`` says why training ended
     (``"completed"``, ``"early_stopping"``, ``"target_reached"``, ``"non_finite"``,
-    ``"interrupted"``), and ``message`` gives the details when a callback stopped it.
+    ``"interrupted"``, or ``"failed"`` when an exception left the loop; ``"running"`` until it
+    ends), and ``message`` gives the details when a callback stopped it.
     ``diagnostics`` holds the per-step gradient-flow records of ``fit(..., monitor=True)``
     (a :class:`deltaprop.Diagnostics`), else None.
     """
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.stop_reason = "completed"
+        self.stop_reason = RUNNING
         self.message = ""
         self.diagnostics = None
 

@@ -5,7 +5,7 @@ import numpy as np
 
 from .._files import atomic_path, write_columns_csv
 from . import measures
-from .callbacks import Callback
+from .callbacks import Callback, check_state
 
 SAMPLE_VALUES = 2000  # activation values kept per layer for the start/end histograms
 
@@ -67,6 +67,12 @@ class TrainingMonitor(Callback):
                 "step": self._step, "epoch": self._epoch, "rng": self._rng.bit_generator.state}
 
     def load_state_dict(self, state: dict) -> None:
+        check_state(state, {"records": dict, "layer_names": dict, "activations": dict, "step": int, "epoch": int,
+                            "rng": dict}, "TrainingMonitor")
+        if not all(isinstance(values, list) for values in state["records"].values()):
+            raise ValueError("TrainingMonitor records must be lists")
+        probe = np.random.default_rng()
+        probe.bit_generator.state = state["rng"]
         self.records.clear()
         self.records.update(state["records"])
         self.records.layer_names = {int(k): v for k, v in state["layer_names"].items()}

@@ -8,13 +8,14 @@ import numpy as np
 
 from .. import losses as loss_registry
 from .. import optim
+from ..digest import data_digest
 from .._checks import check_positive_int
 from ..layers.activations import Sigmoid
 from . import metrics as metric_registry
 from .callbacks import Callback
 from .data import check_targets, split_validation, training_rng
 from .distributed import Replicas, connect
-from .history import History
+from .history import RUNNING, History
 from .monitor import TrainingMonitor
 from .progress import Progress
 
@@ -35,7 +36,9 @@ class TrainingRun:
     """What callbacks see of a run (``callback.run``): the model, loss, optimizer, history, the ``stop``
     flag, and where the run is — ``step`` (updates so far), ``start_epoch`` and ``progress`` (a
     :class:`EpochProgress`), the run's Generator ``rng``, its ``schedule``, ``callbacks``, the fit
-    ``settings`` and ``is_chief`` (False in the ranks of a distributed run that must not write files). A callback that restores a run (BackupAndRestore) sets them in ``on_train_begin``."""
+    ``settings``, the mini-batches ``bounds`` ((start, stop) of each within an epoch's order) and ``is_chief``
+    (False in the ranks of a distributed run that must not write files). A callback that restores a run
+    (BackupAndRestore) sets them in ``on_train_begin``."""
 
     def __init__(self, model, loss, optimizer, history, *, rng=None, schedule=None, callbacks=(), settings=None,
                  data=None):
@@ -52,6 +55,7 @@ class TrainingRun:
         self.step = 0
         self.start_epoch = 0
         self.progress: EpochProgress | None = None
+        self.bounds = None
         self.replicas = Replicas()   # the processes of a distributed run (one by default)
 
     @property
@@ -71,6 +75,18 @@ class TrainingRun:
         for target, source in zip(into, arrays):
             np.copyto(target, source)
         return into
+
+    def check_snapshot(self, snapshot, name: str = "snapshot") -> None:
+        """Raise ``ValueError`` unless ``snapshot`` (read from a file) holds arrays of exactly the shapes and dtypes
+        of :meth:`snapshot`'s, all finite."""
+        arrays = self._arrays()
+        if not isinstance(snapshot, list) or len(snapshot) != len(arrays):
+            raise ValueError(f"{name} must hold {len(arrays)} arrays")
+        for index, (saved, array) in enumerate(zip(snapshot, arrays)):
+            if not isinstance(saved, np.ndarray) or saved.shape != array.shape or saved.dtype != array.dtype \
+                    or not np.isfinite(saved).all():
+                raise ValueError(f"{name}[{index}] must be a finite array of shape {array.shape} and dtype "
+                                 f"{array.dtype}")
 
     def restore(self, snapshot: list) -> None:
         for target, source in zip(self._arrays(), snapshot):
@@ -245,6 +261,8 @@ def fit(model, X, y, *, loss, optimizer, epochs: int, batch_size: int = 32, shuf
     X = model.check_input(X)
     y = check_targets(y, X.shape[0])
     rng = training_rng(model.seed, seed)
+    # every rank must hold the same rows: a digest of all of them (before the seeded validation split), in chunks
+    data_identity = data_digest(X, y) if replicas.size > 1 else None
     X, y, X_val, y_val = validation_set(model, X, y, validation_split, validation_data, rng)
     model.seed_generators(rng)
 
@@ -262,14 +280,18 @@ def fit(model, X, y, *, loss, optimizer, epochs: int, batch_size: int = 32, shuf
                 "clip_norm": clip_norm, "clip_value": clip_value, "seed": seed, "model_seed": model.seed}
     run = TrainingRun(model, loss, optimizer, history, rng=rng, schedule=schedule, callbacks=callbacks,
                       settings=settings, data=(X, y, X_val, y_val))
+    run.bounds = bounds
     for callback in callbacks:
         callback.set_run(run)
     if schedule is not None:
         schedule.reset()
     run.replicas = replicas
     progress = Progress(verbose if replicas.is_chief else 0, epochs, len(bounds))
-    replicas.start(model, {"model seed": model.seed, "fit seed": seed, "rows": n_samples, "batch_size": batch_size,
-                           "epochs": epochs, "data sample": _sample_digest(X, y)})
+    if replicas.size > 1:
+        replicas.start(model, {"model seed": model.seed, "fit seed": seed, "rows": n_samples,
+                               "batch_size": batch_size, "epochs": epochs,
+                               "data": data_identity if validation_data is None else
+                               data_identity + data_digest(X_val, y_val)})
 
     with replicas.guard():   # in a distributed run, a failure on one rank ends them all
         for callback in callbacks:
@@ -344,6 +366,12 @@ def fit(model, X, y, *, loss, optimizer, epochs: int, batch_size: int = 32, shuf
         except KeyboardInterrupt:
             history.stop_reason = "interrupted"
             history.message = f"training interrupted by the user after {history.epochs} complete epochs"
+        except BaseException as exc:
+            end_by_failure(history, exc)
+            raise
+        else:
+            if history.stop_reason == RUNNING:
+                history.stop_reason = "completed"
         finally:
             progress.close()
             model.set_shard(None)
@@ -353,14 +381,11 @@ def fit(model, X, y, *, loss, optimizer, epochs: int, batch_size: int = 32, shuf
     return history
 
 
-def _sample_digest(X, y) -> str:
-    """A digest of the first and last rows: cheap evidence that every rank holds the same data."""
-    import hashlib
-
-    digest = hashlib.blake2b(digest_size=8)
-    for array in (X[:2], X[-2:], y[:2], y[-2:]):
-        digest.update(np.ascontiguousarray(array).tobytes())
-    return digest.hexdigest()
+def end_by_failure(history: History, exc: BaseException) -> None:
+    """Record that an exception left the training loop: callbacks see ``stop_reason == "failed"`` in
+    ``on_train_end`` (so BackupAndRestore keeps its backup, the run's only way back)."""
+    history.stop_reason = "failed"
+    history.message = f"training failed after {history.epochs} complete epochs: {type(exc).__name__}: {exc}"
 
 
 def _running(running: dict, loss_sum: float, seen: int, metric_list, output, y_batch) -> dict:
