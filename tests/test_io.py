@@ -152,16 +152,26 @@ def _valid_parts(model):
 
 
 def _write(tmp_path, tensors, metadata):
+    """The file, with a checksum made for its (edited) contents when it has deltaprop metadata and none."""
+    from deltaprop.tensorfile import checksum
+
+    if metadata and "deltaprop" in metadata and "deltaprop_checksum" not in metadata:
+        metadata = {**metadata, "deltaprop_checksum": checksum(metadata["deltaprop"], tensors)}
     path = tmp_path / "bad.safetensors"
     path.write_bytes(st_save(tensors, metadata=metadata))
     return path
 
 
 def _with_info(model, change):
+    """A model file edited by ``change``, with a checksum made for the edit: what a forger (or a tool that
+    rewrites files) produces, so that every check behind the checksum is reached."""
+    from deltaprop.tensorfile import checksum
+
     tensors, metadata = _valid_parts(model)
     info = json.loads(metadata["deltaprop"])
     change(info, tensors)
-    return tensors, {"deltaprop": json.dumps(info)}
+    text = json.dumps(info)
+    return tensors, {"deltaprop": text, "deltaprop_checksum": checksum(text, tensors)}
 
 
 @pytest.fixture
@@ -205,8 +215,9 @@ def _raw(tmp_path, data: bytes):
      "dtype 'int8'"),
     (lambda tmp, model: _write(tmp, *_with_info(model, lambda i, t: i.__setitem__("format_version", 99))),
      "version 99"),
-    (lambda tmp, model: _write(tmp, *_with_info(model, lambda i, t: i["architecture"].__setitem__(
-        3, {"type": "Dense", "config": {"n_in": 7, "n_out": 2}}))), "architecture is inconsistent"),
+    (lambda tmp, model: _write(tmp, *_with_info(model, lambda i, t: (i["architecture"].__setitem__(
+        3, {"type": "Dense", "config": {"n_in": 7, "n_out": 2}}), t.__setitem__("3.W", np.ones((7, 2), np.float32))))),
+     "architecture is inconsistent"),
 ])
 def test_every_malformed_file_raises_model_file_error(make, message, tmp_path, small):
     path = make(tmp_path, small)

@@ -7,6 +7,7 @@ broadcasting error.
 from __future__ import annotations
 
 import numbers
+import os
 
 import numpy as np
 
@@ -100,3 +101,70 @@ def check_number(value, name: str, *, low=None, high=None, low_open=False, high_
         interval = f"{left}{'-inf' if low is None else low}, {'inf' if high is None else high}{right}"
         raise ValueError(f"{name} must be in {interval}, got {value}")
     return value
+
+
+# ------------------------------------------------------------------------------------ memory
+def _meminfo_bytes(key: str) -> int | None:
+    try:
+        with open("/proc/meminfo") as handle:
+            for line in handle:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _address_space_left() -> int | None:
+    """What the soft RLIMIT_AS leaves this process (None when there is no such limit)."""
+    try:
+        import resource
+
+        limit = resource.getrlimit(resource.RLIMIT_AS)[0]
+    except (ImportError, OSError, ValueError):
+        return None
+    if limit == resource.RLIM_INFINITY:
+        return None
+    used = 0
+    try:
+        with open("/proc/self/status") as handle:
+            for line in handle:
+                if line.startswith("VmSize:"):
+                    used = int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return max(limit - used, 0)
+
+
+def available_memory() -> int:
+    """Bytes this process can still allocate: the system's available memory (``MemAvailable``, else the
+    physical memory), or less where ``RLIMIT_AS`` leaves less."""
+    candidates = [_meminfo_bytes("MemAvailable")]
+    if candidates[0] is None:
+        try:
+            candidates[0] = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (ValueError, OSError, AttributeError):
+            candidates[0] = None
+    candidates.append(_address_space_left())
+    known = [value for value in candidates if value is not None]
+    return min(known) if known else 2 ** 62
+
+
+def describe_bytes(n_bytes: float) -> str:
+    """``1.5 GB``, ``320 MB``, ``12 kB``: a size for messages (powers of 1000)."""
+    for unit, size in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n_bytes >= size:
+            return f"{n_bytes / size:.3g} {unit}"
+    return f"{int(n_bytes)} bytes"
+
+
+def check_allocation(shape, dtype, what: str) -> None:
+    """Refuse (``ValueError``) an array of ``shape`` that cannot fit in the memory still available, naming ``what``,
+    its number of values and the memory it needs — instead of NumPy's MemoryError, or of swapping for minutes."""
+    count = 1
+    for size in shape:
+        count *= int(size)
+    needed = count * np.dtype(dtype).itemsize
+    if needed > 2 ** 24 and needed > available_memory():   # small arrays need no look at the system
+        raise ValueError(f"{what}: {count:,} values need {describe_bytes(needed)} of memory, more than the "
+                         f"{describe_bytes(available_memory())} available")

@@ -30,7 +30,8 @@ from .optim import OPTIMIZERS
 from .preprocessing import Preprocessor
 
 FORMAT = "deltaprop-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2          # 2: a checksum of every byte in the header (version 1 files, without one, still load)
+LEGACY_VERSIONS = (1,)
 OPTIMIZER_PREFIX = "optimizer/"
 DTYPES = {"float32": np.float32, "float64": np.float64}
 
@@ -106,16 +107,32 @@ def save(model, path, *, optimizer=None, step: int | None = None, info: dict | N
 # ---------------------------------------------------------------------------------------- load
 def _read(path: str) -> tuple[dict, dict]:
     """The header (parsed and checked to describe a model) and the tensors of a model file."""
-    header, tensors = tensorfile.read(path, ModelFileError, "model file")
+    header, tensors = tensorfile.read(path, ModelFileError, "model file", legacy_versions=LEGACY_VERSIONS)
     if header.get("format") != FORMAT:
         raise ModelFileError(f"{path}: the deltaprop metadata does not describe a model (format {FORMAT!r})")
-    if header.get("format_version") != FORMAT_VERSION:
+    if header.get("format_version") not in (FORMAT_VERSION, *LEGACY_VERSIONS):
         raise ModelFileError(f"{path}: model format version {header.get('format_version')!r} is not supported "
                              f"(this deltaprop reads version {FORMAT_VERSION})")
     return header, tensors
 
 
-def _build(header: dict, path: str):
+def _check_shapes(index: int, cls, config: dict, tensors: dict, path: str) -> None:
+    """The arrays layer ``index`` would hold, compared with the file's tensors before the layer is built: a
+    header may not claim more than the file holds (a 112 KB file describing a 3.6 GB Dense)."""
+    try:
+        expected = cls.expected_shapes(config)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelFileError(f"{path}: layer {index} ({cls.__name__}): bad arguments: {exc}") from None
+    for name, shape in (expected or {}).items():
+        tensor = tensors.get(f"{index}.{name}")
+        if tensor is None:
+            raise ModelFileError(f"{path}: missing tensor(s) '{index}.{name}' of layer {index} ({cls.__name__})")
+        if tuple(tensor.shape) != tuple(shape):
+            raise ModelFileError(f"{path}: tensor '{index}.{name}' has shape {tuple(tensor.shape)}, the architecture "
+                                 f"needs {tuple(shape)} (layer {index}, {cls.__name__})")
+
+
+def _build(header: dict, tensors: dict, path: str):
     from .model import Sequential
 
     dtype_name = header.get("dtype")
@@ -134,9 +151,10 @@ def _build(header: dict, path: str):
         except ValueError:
             raise ModelFileError(f"{path}: layer {index}: unknown layer type {layer_type!r} (register it with "
                                  "@deltaprop.register_layer before loading)") from None
+        _check_shapes(index, cls, entry.get("config", {}), tensors, path)
         try:
             layers.append(cls(**entry.get("config", {})))
-        except (TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError) as exc:
             raise ModelFileError(f"{path}: layer {index} ({layer_type}): bad arguments: {exc}") from None
     input_shape = header.get("input_shape")
     if input_shape is not None and (not isinstance(input_shape, list) or not all(
@@ -161,28 +179,13 @@ def _build(header: dict, path: str):
     return model
 
 
-def _check_tensor(name: str, value: np.ndarray, expected: np.ndarray, path: str) -> None:
-    if value.shape != expected.shape:
-        raise ModelFileError(f"{path}: tensor {name!r} has shape {value.shape}, the architecture needs "
-                             f"{expected.shape}")
-    if value.dtype != expected.dtype:
-        raise ModelFileError(f"{path}: tensor {name!r} has dtype {value.dtype}, the model's dtype is "
-                             f"{expected.dtype}")
-    if not np.isfinite(value).all():
-        raise ModelFileError(f"{path}: tensor {name!r} holds non-finite values (NaN or infinity)")
-
-
 def _fill(model, tensors: dict, path: str) -> None:
-    expected = model.named_arrays()   # name → the array to fill
     own = {name: value for name, value in tensors.items() if not name.startswith(OPTIMIZER_PREFIX)}
-    missing = [name for name in expected if name not in own]
-    if missing:
-        raise ModelFileError(f"{path}: missing tensor(s) {', '.join(map(repr, missing))}")
-    extra = [name for name in own if name not in expected]
-    if extra:
-        raise ModelFileError(f"{path}: unexpected tensor(s) {', '.join(map(repr, extra))} not in the architecture")
-    for name, target in expected.items():
-        _check_tensor(name, own[name], target, path)
+    try:
+        model.check_named_arrays(own)
+    except ValueError as exc:
+        raise ModelFileError(f"{path}: {exc}") from None
+    for name, target in model.named_arrays().items():
         target[...] = own[name]
 
 
@@ -197,23 +200,19 @@ def _optimizer(header: dict, tensors: dict, model, path: str):
         cls = OPTIMIZERS.lookup(str(spec["type"]))
         optimizer = cls(lr=spec["lr"], **spec["hyper"])
         state = {}
-        params = {param.name: param for param in model.parameters()}
         for name, value in tensors.items():
-            if not name.startswith(OPTIMIZER_PREFIX):
-                continue
-            param_name, _, key = name[len(OPTIMIZER_PREFIX):].rpartition("/")
-            if param_name not in params:
-                raise ModelFileError(f"{path}: optimizer tensor {name!r} belongs to no parameter")
-            if value.shape != params[param_name].value.shape or not np.isfinite(value).all():
-                raise ModelFileError(f"{path}: optimizer tensor {name!r} has the wrong shape or non-finite values")
-            state.setdefault(param_name, {})[key] = value.copy()
+            if name.startswith(OPTIMIZER_PREFIX):
+                param_name, _, key = name[len(OPTIMIZER_PREFIX):].rpartition("/")
+                state.setdefault(param_name, {})[key] = value.copy()
         for param_name, scalars in spec.get("scalars", {}).items():
+            if not isinstance(scalars, dict):
+                raise ValueError(f"the scalars of {param_name!r} must be an object")
             state.setdefault(param_name, {}).update(scalars)
-        optimizer.load_state_dict({"type": cls.__name__, "lr": spec["lr"], "hyper": spec["hyper"], "state": state})
-    except ModelFileError:
-        raise
+        state_dict = {"type": cls.__name__, "lr": spec["lr"], "hyper": spec["hyper"], "state": state}
+        optimizer.check_state_dict(state_dict, model.parameters(), same_hyper=False)
+        optimizer.load_state_dict(state_dict)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise ModelFileError(f"{path}: bad optimizer state: {exc!r}") from None
+        raise ModelFileError(f"{path}: bad optimizer state: {exc}") from None
     return optimizer
 
 
@@ -221,7 +220,10 @@ def load_checkpoint(path) -> Checkpoint:
     """The model, optimizer (None if the file has none) and training step (0 if none) saved at ``path``."""
     path = os.fspath(path)
     header, tensors = _read(path)
-    model = _build(header, path)
+    try:
+        model = _build(header, tensors, path)
+    except RecursionError:
+        raise ModelFileError(f"{path}: the architecture nests blocks too deeply") from None
     _fill(model, tensors, path)
     optimizer = _optimizer(header, tensors, model, path)
     step = header.get("step", 0)

@@ -169,6 +169,32 @@ class Sequential:
             arrays.update((f"{index}.{key}", value) for key, value in layer.state().items())
         return arrays
 
+    def check_named_arrays(self, arrays: dict) -> None:
+        """Raise ``ValueError`` naming the first problem of ``arrays`` (read from a file) as the values of
+        :meth:`named_arrays`: a missing or unexpected name, another shape or dtype (nothing is broadcast: a
+        (1,) bias never fills 128), a non-finite value, or layer state without meaning (``Layer.check_state``)."""
+        expected = self.named_arrays()
+        missing = [name for name in expected if name not in arrays]
+        if missing:
+            raise ValueError(f"missing tensor(s) {', '.join(map(repr, missing[:5]))}")
+        extra = [name for name in arrays if name not in expected]
+        if extra:
+            raise ValueError(f"unexpected tensor(s) {', '.join(map(repr, extra[:5]))} not in the architecture")
+        for name, target in expected.items():
+            value = arrays[name]
+            if not isinstance(value, np.ndarray) or value.shape != target.shape:
+                raise ValueError(f"tensor {name!r} has shape {getattr(value, 'shape', type(value).__name__)}, the "
+                                 f"architecture needs {target.shape}")
+            if value.dtype != target.dtype:
+                raise ValueError(f"tensor {name!r} has dtype {value.dtype}, the model's dtype is {target.dtype}")
+            if not np.isfinite(value).all():
+                raise ValueError(f"tensor {name!r} holds non-finite values (NaN or infinity)")
+        for index, layer in enumerate(self.layers):
+            try:
+                layer.check_state({key: arrays[f"{index}.{key}"] for key in layer.state()})
+            except ValueError as exc:
+                raise ValueError(f"{layer.label}: {exc}") from None
+
     def astype(self, dtype) -> "Sequential":
         """Convert this model's parameters and state to ``dtype`` in place; returns self."""
         self.dtype = resolve_dtype(dtype)

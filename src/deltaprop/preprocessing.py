@@ -284,10 +284,21 @@ class Preprocessor:
         width = sum(len(self.categories[c]) if c in self.categories else 1 for c in self.feature_columns)
         if self.mean.shape != (width,) or self.std.shape != (width,):
             raise ValueError(f"preprocessing mean/std must have {width} values, one per encoded input")
-        if not (np.isfinite(self.mean).all() and np.isfinite(self.std).all() and (self.std > 0).all()):
-            raise ValueError("preprocessing mean/std must be finite, with std > 0")
-        if not (np.isfinite(self.target_mean) and np.isfinite(self.target_std) and self.target_std > 0):
-            raise ValueError("preprocessing target_mean/target_std must be finite, with target_std > 0")
-        if self.task == "classification" and (not self.class_names or len(self.class_names) < 2):
-            raise ValueError("preprocessing of a classifier must list at least two class_names")
+        tiny = np.finfo(np.float64).tiny    # a subnormal scale (1e-320) turns every input into ±inf
+        if not (np.isfinite(self.mean).all() and np.isfinite(self.std).all() and (self.std >= tiny).all()):
+            raise ValueError("preprocessing mean/std must be finite, with every std a normal number > 0")
+        if not (np.isfinite(self.target_mean) and np.isfinite(self.target_std) and self.target_std >= tiny):
+            raise ValueError("preprocessing target_mean/target_std must be finite, with target_std a normal number > 0")
+        if len(set(self.feature_columns)) != len(self.feature_columns):
+            raise ValueError("preprocessing feature_columns name a column twice")
+        for name, values in self.categories.items():
+            if len(set(values)) != len(values):
+                raise ValueError(f"preprocessing categories of {name!r} list a category twice")
+        if self.task == "classification":
+            if not self.class_names or len(self.class_names) < 2:
+                raise ValueError("preprocessing of a classifier must list at least two class_names")
+            if len(set(self.class_names)) != len(self.class_names):
+                raise ValueError("preprocessing class_names list a class twice")
+        elif self.class_names is not None:
+            raise ValueError("preprocessing of a regression has no class_names")
         return self

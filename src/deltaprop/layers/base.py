@@ -97,6 +97,10 @@ class Layer:
         for key, value in state.items():
             getattr(self, key)[...] = value
 
+    def check_state(self, state: dict) -> None:
+        """Raise ``ValueError`` when state arrays read from a file (``state()``'s keys, already checked for shape,
+        dtype and finiteness) mean nothing valid — BatchNorm: a negative running variance. Nothing by default."""
+
     def penalty(self) -> float:
         """Weight penalty added to the loss (L1/L2 on Dense); 0 for most layers."""
         return 0.0
@@ -136,6 +140,17 @@ class Layer:
     def config(self) -> dict:
         """Constructor arguments, JSON-serialisable, such that ``type(self)(**config)`` rebuilds it."""
         return {}
+
+    @classmethod
+    def expected_shapes(cls, config: dict) -> dict | None:
+        """The shapes of the parameters and state arrays (by their names in the layer: ``"W"``, ``"running_var"``)
+        that ``cls(**config)`` would hold — computed without building it, so that a model file is checked against
+        the tensors it holds before any memory is taken (a header claiming ``Dense(30000, 30000)`` beside a
+        (4, 8) tensor is refused, not built). None when not known: the layer is then built and checked after.
+        A layer without parameters or state needs nothing here."""
+        if cls.parameters is Layer.parameters and cls.state is Layer.state:
+            return {}
+        return None
 
     def describe(self) -> str:
         """A short description for tables, e.g. ``Dense(4, 8)``."""

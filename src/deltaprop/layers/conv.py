@@ -24,7 +24,7 @@ import math
 import numpy as np
 
 from .. import init as initializers
-from .._checks import check_positive_int
+from .._checks import check_allocation, check_positive_int
 from ..parameter import Parameter
 from . import conv_kernels
 from .base import Layer, register_layer
@@ -121,10 +121,18 @@ class _Conv(Layer):
         self.init = initializers.get(init)
         self.bias_init = initializers.get(bias_init)
         shape = (self.out_channels, self.in_channels, *self.kernel_size)
+        check_allocation(shape, np.float32, f"{type(self).__name__}({self.in_channels}, {self.out_channels})")
         self.W = Parameter("W", np.empty(shape, dtype=np.float32))
         self.b = Parameter("b", np.empty(self.out_channels, dtype=np.float32)) if self.use_bias else None
         self.cols = None
         self.reset_parameters(np.random.default_rng())
+
+    @classmethod
+    def expected_shapes(cls, config: dict) -> dict:
+        in_channels = check_positive_int(config["in_channels"], "in_channels")
+        out_channels = check_positive_int(config["out_channels"], "out_channels")
+        kernel = as_tuple(config["kernel_size"], cls.dims, "kernel_size")
+        return {"W": (out_channels, in_channels, *kernel), **({"b": (out_channels,)} if config.get("bias", True) else {})}
 
     # ---------------------------------------------------------------- parameters
     def parameters(self) -> list:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import init as initializers
-from .._checks import check_number, check_positive_int
+from .._checks import check_allocation, check_number, check_positive_int
 from ..parameter import Parameter
 from .base import Layer, register_layer
 
@@ -61,11 +61,17 @@ class Dense(Layer):
         self.use_bias = bool(bias)
         self.init = initializers.get(init)
         self.bias_init = initializers.get(bias_init)
+        check_allocation((self.n_in, self.n_out), np.float32, f"Dense({self.n_in}, {self.n_out})")
         order = "F" if self.n_out > self.n_in else "C"   # the faster orientation of ∂L/∂W (see Speed)
         self.W = Parameter("W", np.empty((self.n_in, self.n_out), dtype=np.float32, order=order))
         self.b = Parameter("b", np.empty(self.n_out, dtype=np.float32)) if self.use_bias else None
         self.A_in = None  # the input A kept for ∂L/∂W = Aᵀ·δ
         self.reset_parameters(np.random.default_rng())
+
+    @classmethod
+    def expected_shapes(cls, config: dict) -> dict:
+        n_in, n_out = check_positive_int(config["n_in"], "n_in"), check_positive_int(config["n_out"], "n_out")
+        return {"W": (n_in, n_out), **({"b": (n_out,)} if config.get("bias", True) else {})}
 
     def reset_parameters(self, rng: np.random.Generator) -> None:
         dtype = self.W.value.dtype

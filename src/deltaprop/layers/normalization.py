@@ -5,19 +5,21 @@ import math
 
 import numpy as np
 
-from .._checks import check_number, check_positive_int
+from .._checks import check_allocation, check_number, check_positive_int
 from ..parameter import Parameter
 from .base import Layer, register_layer
 
 
 class _Normalization(Layer):
     kind = "normalization"
+    STATE = ()    # the names of its state arrays (BatchNorm's running statistics), each of n_features values
 
     def __init__(self, n_features: int, eps: float, affine: bool):
         super().__init__()
         self.n_features = check_positive_int(n_features, "n_features")
         self.eps = check_number(eps, "eps", low=0, low_open=True)
         self.affine = bool(affine)
+        check_allocation((4, self.n_features), np.float32, f"{type(self).__name__}({self.n_features})")
         self.gamma = Parameter("gamma", np.ones(self.n_features, dtype=np.float32)) if self.affine else None
         self.beta = Parameter("beta", np.zeros(self.n_features, dtype=np.float32)) if self.affine else None
         self.X_hat = None
@@ -25,6 +27,12 @@ class _Normalization(Layer):
 
     def parameters(self) -> list:
         return [self.gamma, self.beta] if self.affine else []
+
+    @classmethod
+    def expected_shapes(cls, config: dict) -> dict:
+        n = check_positive_int(config["n_features"], "n_features")
+        shapes = {"gamma": (n,), "beta": (n,)} if config.get("affine", True) else {}
+        return {**shapes, **{key: (n,) for key in cls.STATE}}
 
     def reset_parameters(self, rng):
         if self.affine:
@@ -98,6 +106,7 @@ class BatchNorm(_Normalization):
     """
 
     min_training_batch = 2
+    STATE = ("running_mean", "running_var")
 
     def __init__(self, n_features: int, momentum: float = 0.1, eps: float = 1e-5, affine: bool = True):
         super().__init__(n_features, eps, affine)
@@ -108,6 +117,13 @@ class BatchNorm(_Normalization):
 
     def state(self) -> dict:
         return {"running_mean": self.running_mean, "running_var": self.running_var}
+
+    def check_state(self, state: dict) -> None:
+        """A variance is never negative: one flipped sign bit would make every prediction NaN."""
+        negative = np.flatnonzero(np.asarray(state["running_var"]) < 0)
+        if len(negative):
+            raise ValueError(f"running_var[{negative[0]}] is {state['running_var'][negative[0]]:g}; a variance "
+                             "cannot be negative")
 
     def _check(self, x):
         if x.ndim not in (2, 3, 4) or x.shape[1] != self.n_features:

@@ -22,6 +22,21 @@ def _build(spec):
     raise TypeError(f"Residual takes Layer objects, got {spec!r}")
 
 
+#: blocks inside blocks, at most: a model file nesting more is refused before it is built (Python's stack
+#: would overflow first at about 250)
+MAX_NESTING = 32
+
+
+def _nested_shapes(spec, depth: int) -> dict | None:
+    """The expected arrays of one inner layer's model-file description (see ``Layer.expected_shapes``)."""
+    if not isinstance(spec, dict) or set(spec) != {"type", "config"} or not isinstance(spec["config"], dict):
+        raise TypeError(f"Residual takes layer descriptions {{'type': ..., 'config': {{...}}}}, got {spec!r:.60}")
+    cls = LAYERS.lookup(spec["type"])
+    if cls is Residual:
+        return Residual.shapes_at_depth(spec["config"], depth + 1)
+    return cls.expected_shapes(spec["config"])
+
+
 def _describe(layer) -> dict:
     name = type(layer).__name__
     if name not in LAYERS or LAYERS.lookup(name) is not type(layer):
@@ -62,6 +77,12 @@ class Residual(Layer):
     def inner(self) -> list:
         """The block's layers, the projection last."""
         return self.layers + ([self.projection] if self.projection is not None else [])
+
+    def named_inner(self) -> list:
+        """(name, layer) of the inner layers: their position, and ``"projection"`` — the prefix of their
+        parameters' and state arrays' names in the block (``"0.W"``, ``"1.running_var"``, ``"projection.W"``)."""
+        return [(str(index), layer) for index, layer in enumerate(self.layers)] + \
+            ([("projection", self.projection)] if self.projection is not None else [])
 
     # ---------------------------------------------------------------- naming
     @property
@@ -113,24 +134,47 @@ class Residual(Layer):
 
     def parameter_names(self) -> list:
         """The inner parameters' names within the block: ``"0.W"``, ``"2.b"``, ``"projection.W"``."""
-        names = []
-        for index, layer in enumerate(self.layers):   # each layer names its own (a block inside a block: "1.0.W")
-            names += [f"{index}.{name}" for name in layer.parameter_names()]
-        if self.projection is not None:
-            names += [f"projection.{name}" for name in self.projection.parameter_names()]
-        return names
+        # each layer names its own (a block inside a block: "1.0.W")
+        return [f"{prefix}.{name}" for prefix, layer in self.named_inner() for name in layer.parameter_names()]
 
     def reset_parameters(self, rng):
         for layer in self.inner():
             layer.reset_parameters(rng)
 
     def state(self) -> dict:
-        return {f"{index}.{key}": value for index, layer in enumerate(self.inner())
+        return {f"{index}.{key}": value for index, layer in self.named_inner()
                 for key, value in layer.state().items()}
 
     def load_state(self, state: dict) -> None:
-        for index, layer in enumerate(self.inner()):
+        for index, layer in self.named_inner():
             layer.load_state({key: state[f"{index}.{key}"] for key in layer.state()})
+
+    @classmethod
+    def expected_shapes(cls, config: dict) -> dict | None:
+        return cls.shapes_at_depth(config, 1)
+
+    @classmethod
+    def shapes_at_depth(cls, config: dict, depth: int) -> dict | None:
+        """Parameters named as :meth:`parameter_names` does (``"0.W"``, ``"projection.W"``) and state as
+        :meth:`state` does (by position among the inner layers, the projection last)."""
+        if depth > MAX_NESTING:
+            raise ValueError(f"Residual blocks nested more than {MAX_NESTING} deep")
+        if not isinstance(config.get("layers"), list):
+            raise TypeError("Residual's layers must be a list of layer descriptions")
+        named = list(enumerate(config["layers"]))
+        if config.get("projection") is not None:
+            named.append(("projection", config["projection"]))
+        shapes = {}
+        for name, spec in named:
+            nested = _nested_shapes(spec, depth)
+            if nested is None:
+                return None
+            shapes.update({f"{name}.{key}": shape for key, shape in nested.items()})
+        return shapes
+
+    def check_state(self, state: dict) -> None:
+        for index, layer in self.named_inner():
+            layer.check_state({key: state[f"{index}.{key}"] for key in layer.state()})
 
     def astype(self, dtype) -> None:
         for layer in self.inner():
