@@ -81,6 +81,17 @@ class LazyRows:
         """The same rows, each read as an array of ``sample_shape`` (C-order), e.g. (1, 28, 28) for a CNN."""
         return LazyRows(self.array, self.rows, self.mean, self.std, self.dtype, self.source, sample_shape)
 
+    def content_digest(self, digest, chunk_rows: int = 65536) -> None:
+        """Feed the rows' file values (not standardized), their positions and the standardization into the
+        hashlib object ``digest``, reading ``chunk_rows`` rows at a time."""
+        digest.update(f"{self.array.shape}{np.dtype(self.array.dtype).str}{self.sample_shape}".encode())
+        for part in (self.rows, self.mean, self.std):
+            if part is not None:
+                digest.update(np.ascontiguousarray(part).tobytes())
+        for start in range(0, len(self.rows), chunk_rows):
+            positions = self.rows[start:start + chunk_rows]
+            digest.update(np.ascontiguousarray(self.array[np.sort(positions)]).tobytes())
+
     def fingerprint(self) -> str:
         """What identifies these rows without reading them: the file (path, size, modification time), the
         row positions and the standardization."""

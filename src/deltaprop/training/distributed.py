@@ -24,6 +24,7 @@ import traceback
 
 import numpy as np
 
+from ..errors import DataError, InputError, one_line
 from ..shard import BatchShard
 from .step import train_step
 
@@ -76,6 +77,12 @@ class Replicas:
     @contextlib.contextmanager
     def guard(self):
         """Where a failure of one rank must end all of them."""
+        yield
+
+    @contextlib.contextmanager
+    def together(self):
+        """A block every rank runs (reading its data, checking it): a problem on any rank is raised on every
+        rank at its end, so that none waits for the others in a later sum. One process: nothing to agree on."""
         yield
 
 
@@ -141,20 +148,46 @@ class MPIReplicas(Replicas):
         return self.comm.bcast(value, root=0)
 
     def start(self, model, identity: dict | None = None) -> None:
-        """Check that every rank runs the same training (``identity``: seeds, data shapes and a sample of the
-        rows — ValueError on every rank otherwise, so none waits for the others), then copy rank 0's
+        """Check that every rank runs the same training (``identity``: seeds, data shapes and a digest of every
+        row — a DataError on every rank otherwise, so none waits for the others), then copy rank 0's
         weights and running statistics to every rank (equal already when the seeds are)."""
         identities = self.comm.allgather(identity)
         for rank, other in enumerate(identities):
             if other != identities[0]:
                 differ = [key for key in identities[0] if identities[0][key] != other.get(key)]
-                raise ValueError(f"distributed training: rank {rank} differs from rank 0 in {', '.join(differ)} "
-                                 f"({identities[0][differ[0]]!r} on rank 0, {other.get(differ[0])!r} on rank "
-                                 f"{rank}); every rank must run the same script on the same data and seeds")
+                raise DataError(f"distributed training: rank {rank} differs from rank 0 in {', '.join(differ)} "
+                                f"({identities[0][differ[0]]!r} on rank 0, {other.get(differ[0])!r} on rank "
+                                f"{rank}); every rank must run the same script on the same data and seeds")
         self.comm.Bcast(model.parameters().values, root=0)
         for layer in model.layers:
             for array in layer.state().values():
                 self.comm.Bcast(array, root=0)
+
+    @contextlib.contextmanager
+    def together(self):
+        """Every rank runs the block; then each says whether it failed (one allgather). A rank that failed raises
+        its own exception; the others raise an InputError saying which rank failed and why — the whole message
+        when every rank failed alike, else prefixed with the rank ("rank 1: data.csv: no such file")."""
+        failure = None
+        try:
+            yield
+        except BaseException as exc:  # noqa: BLE001 - every rank must hear of it, whatever it is
+            failure = exc
+        report = None if failure is None else (one_line(failure), isinstance(failure, InputError))
+        reports = self.comm.allgather(report)
+        if failure is not None and not isinstance(failure, InputError):
+            raise failure        # a bug (or Ctrl-C): this rank shows its own traceback
+        failed = [(rank, report) for rank, report in enumerate(reports) if report is not None]
+        if not failed:
+            return
+        messages = {message for _, (message, _) in failed}
+        if len(failed) == self.size and len(messages) == 1:      # the same problem everywhere: said as it is
+            if failure is not None:
+                raise failure
+            raise InputError(messages.pop())
+        rank, (message, is_input) = failed[0]
+        more = f" (and {len(failed) - 1} more rank(s))" if len(failed) > 1 else ""
+        raise InputError(f"rank {rank}: {message if is_input else 'internal error: ' + message}{more}")
 
     @contextlib.contextmanager
     def guard(self):
