@@ -27,3 +27,12 @@ def shorten(items, limit: int = 5, quote: bool = True) -> str:
     if len(items) > limit:
         text += f" … and {len(items) - limit} more"
     return text
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as one line for a user: its message's first line; an OSError as ``file: reason``
+    (``[Errno 2] …`` is for programmers)."""
+    message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if isinstance(exc, OSError) and exc.strerror:
+        message = f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
+    return message

@@ -17,7 +17,7 @@ import os
 import signal
 import sys
 
-from ..errors import InputError
+from ..errors import InputError, one_line
 from . import extras
 from .parser import build_parser
 from .signals import Terminated, raise_terminated
@@ -28,13 +28,6 @@ EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_BROKEN_PIPE = 130, 143, 141
 
 class TrainingFailed(Exception):
     """Training diverged; the message says where and what to change (exit code 3)."""
-
-
-def _one_line(exc: BaseException) -> str:
-    message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    if isinstance(exc, OSError) and exc.strerror:   # "[Errno 2] …" is for programmers: name the file instead
-        message = f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
-    return message
 
 
 def _speaks(args) -> bool:
@@ -59,24 +52,28 @@ def main(argv=None) -> int:
         return EXIT_BROKEN_PIPE
     except (InputError, OSError) as exc:
         if _speaks(args):
-            print(f"deltaprop: error: {_one_line(exc)}", file=sys.stderr)
+            print(f"deltaprop: error: {one_line(exc)}", file=sys.stderr)
+            _hint(exc)
         return EXIT_INPUT
     except TrainingFailed as exc:
         if _speaks(args):
             print(f"deltaprop: training failed: {exc}", file=sys.stderr)
         return EXIT_TRAINING_FAILED
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         print("\ndeltaprop: interrupted", file=sys.stderr)
+        _hint(exc)
         return EXIT_INTERRUPTED
-    except Terminated:
+    except Terminated as exc:
         print("deltaprop: terminated", file=sys.stderr)
+        _hint(exc)
         return EXIT_TERMINATED
-    except Exception:  # noqa: BLE001 - a bug: show it, and say so with exit code 1
+    except Exception as exc:  # noqa: BLE001 - a bug: show it, and say so with exit code 1
         import traceback
 
         traceback.print_exc()
         print("deltaprop: internal error (a bug in deltaprop; please report it with the traceback above)",
               file=sys.stderr)
+        _hint(exc)
         return EXIT_BUG
     finally:
         if signal.getsignal(signal.SIGTERM) is raise_terminated:   # (a stopped run leaves it ignored)
@@ -85,6 +82,13 @@ def main(argv=None) -> int:
             sys.stdout.flush()
         except BrokenPipeError:
             _silence_stdout()
+
+
+def _hint(exc: BaseException) -> None:
+    """What the user can do now, where a failure left something to continue from (a run's backup)."""
+    hint = getattr(exc, "deltaprop_hint", None)
+    if hint:
+        print(f"deltaprop: {hint}", file=sys.stderr)
 
 
 def _silence_stdout() -> None:

@@ -22,10 +22,20 @@ def version_or_help(parser):
     return run
 
 
-def _load_model(path: str):
+def _checkpoint(path: str):
+    """The model file at ``path``, after finishing a replacement of its run that a killed process left half done."""
     from ..io import load_checkpoint
+    from .notes import note
+    from .run_folder import recover_before_reading
 
-    checkpoint = load_checkpoint(path)
+    done = recover_before_reading(path)
+    if done:
+        note(done)
+    return load_checkpoint(path)
+
+
+def _load_model(path: str):
+    checkpoint = _checkpoint(path)
     if checkpoint.model.preprocessing is None:
         raise InputError(f"{path}: the model has no saved preprocessing (it was not trained by 'deltaprop train'); "
                          "use it from Python with model.predict")
@@ -139,14 +149,13 @@ def _features_only(path: str, pre, header: bool = True):
 
 def export(args) -> int:
     from ..export import export_onnx
-    from ..io import load_checkpoint
 
     out = args.out or os.path.splitext(args.model)[0] + ".onnx"
     if os.path.isdir(out):
         raise InputError(f"--out {out}: is a folder; give a file name")
     if os.path.abspath(out) == os.path.abspath(args.model):
         raise InputError(f"--out {out}: is the model file itself; give another name")
-    model = load_checkpoint(args.model).model
+    model = _checkpoint(args.model).model
     try:
         export_onnx(model, out, opset=args.opset)
     except (ValueError, TypeError) as exc:        # an opset out of range: a usage error, said as such
@@ -158,9 +167,7 @@ def export(args) -> int:
 
 
 def summary(args) -> int:
-    from ..io import load_checkpoint
-
-    checkpoint = load_checkpoint(args.model)
+    checkpoint = _checkpoint(args.model)
     model = checkpoint.model
     print(model.summary())
     pre = model.preprocessing

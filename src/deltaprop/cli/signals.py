@@ -10,7 +10,6 @@ no partial file), then the command exits with 128 + the signal number.
 from __future__ import annotations
 
 import signal
-import sys
 from contextlib import contextmanager
 
 from ..training.callbacks import Callback
@@ -33,9 +32,8 @@ class StopRequest:
         self.signum = None
 
     def __call__(self, signum, frame):
+        # noted only: the command says in one line, once it has stopped, what it kept (the run so far, or nothing)
         if self.signum is None:
-            name = "Ctrl-C" if signum == signal.SIGINT else "SIGTERM"
-            print(f"\n{name}: stopping after the current step and saving the run", file=sys.stderr, flush=True)
             self.signum = signum
 
     @property

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 
 import numpy as np
 
@@ -15,7 +16,7 @@ from ..errors import InputError
 from ..training.callbacks import TerminateOnNaN
 from . import config as run_config
 from .notes import note, unseen_notice, warn
-from .run_folder import BACKUP, RunFolder, check_out, staging_path
+from .run_folder import BACKUP, RunFolder, check_out
 from .tables import print_table
 
 #: "auto" settings: with fewer than SMALL_TABLE training rows, more epochs of smaller batches, a larger
@@ -270,7 +271,10 @@ def on_chief(replicas, action):
             result = action()
         except InputError as exc:
             error = exc
-    result, error = replicas.broadcast((result, error)) if replicas.size > 1 else (result, error)
+    if replicas.size > 1:
+        shared = replicas.broadcast((result, error))
+        if not replicas.is_chief:     # (rank 0 keeps its own object: a run folder and the lock it holds)
+            result, error = shared
     if error is not None:
         raise error
     return result
@@ -329,32 +333,55 @@ def run(args) -> int:
 
 
 def train(args, replicas) -> int:
+    """Check the settings and the data (on every rank, together), build the network, train it in its run
+    folder, then test it and write the run (rank 0)."""
     import deltaprop as dp
     from .. import datasets
     from ..datasets.split import resolve_task
 
-    from . import TrainingFailed
-
     chief = replicas.is_chief
-    settings = resume_settings(args) if args.resume else run_config.resolve(args)
-    check_settings(settings)
-    if args.out is not None:
-        check_out(args.out, args.overwrite)
-    hidden = parse_layers(settings["layers"])
-    table = load_table(settings["data"], settings["target"], settings["no_header"])
-    task = resolve_task(table, settings["task"])
-    loss_name = default_loss(task, settings["loss"])
-    train_rows, _ = test_rows(table, settings, task)
-    settings = adapt(settings, len(train_rows))
-    split = datasets.split(table, test_split=settings["test_split"], task=task, seed=settings["seed"],
-                           drop=settings["drop"], keep=settings["keep"], replicas=replicas)
-    val_rows = validation_rows(split, settings)
-    pre = split.preprocessor
-    for line in describe_data(table, split, len(val_rows)):
-        print(line)
-    data_notices(table, split)
-    folder = RunFolder(args.out, table.name, args.overwrite) if not args.resume else None
+    folder = None
+    try:
+        with replicas.together():        # a problem on any rank ends every rank, said once
+            if args.resume:
+                check_resume_options(args)
+                folder = on_chief(replicas, lambda: RunFolder.resuming(args.resume))
+                settings = on_chief(replicas, lambda: {**run_config.DEFAULTS,
+                                                       **run_config.read_toml(folder.settings_file())})
+            else:
+                settings = run_config.resolve(args)
+            check_settings(settings)
+            if args.out is not None:
+                check_out(args.out, args.overwrite)
+            hidden = parse_layers(settings["layers"])
+            table = load_table(settings["data"], settings["target"], settings["no_header"])
+            task = resolve_task(table, settings["task"])
+            loss_name = default_loss(task, settings["loss"])
+            train_rows, _ = test_rows(table, settings, task)
+            settings = adapt(settings, len(train_rows))
+        with replicas.together():
+            split = datasets.split(table, test_split=settings["test_split"], task=task, seed=settings["seed"],
+                                   drop=settings["drop"], keep=settings["keep"], replicas=replicas)
+        with replicas.together():
+            val_rows = validation_rows(split, settings)
+            for line in describe_data(table, split, len(val_rows)):
+                print(line)
+            data_notices(table, split)
+            model, layout = build_model(settings, hidden, table, split)
+            if folder is None:
+                folder = on_chief(replicas, lambda: RunFolder(args.out, table.name, args.overwrite))
+        return train_in(folder, args, replicas, settings, table, split, val_rows, model, layout, hidden, loss_name)
+    finally:
+        if chief and folder is not None:
+            folder.release()
 
+
+def build_model(settings: dict, hidden: list, table, split):
+    """The network the settings describe (an MLP, or a CNN with --conv), checked to fit in memory; and its layout
+    as the model line shows it. ``split``'s features are reshaped to the CNN's sample shape."""
+    import deltaprop as dp
+
+    pre = split.preprocessor
     normalization = None if settings["normalization"] == "none" else settings["normalization"]
     if settings["conv"]:
         sample_shape = cnn_input_shape(settings, table, pre)
@@ -363,17 +390,54 @@ def train(args, replicas) -> int:
                            activation=settings["activation"], normalization=normalization,
                            pool=None if settings["pool"] == "none" else settings["pool"], dropout=settings["dropout"],
                            seed=settings["seed"], dtype=settings["dtype"])
-        except ValueError as exc:    # a stack that shrinks the sample to nothing
+        except ValueError as exc:    # a stack that shrinks the sample to nothing, or one too large for memory
             raise InputError(f"--conv {settings['conv']}: {exc}") from None
         split.X_train, split.X_test = shaped(split.X_train, sample_shape), shaped(split.X_test, sample_shape)
         layout = " → ".join([("×".join(map(str, sample_shape))), f"conv {settings['conv']}",
                              *map(str, hidden), str(pre.n_outputs)])
     else:
-        model = dp.mlp([pre.n_inputs, *hidden, pre.n_outputs], activation=settings["activation"],
-                       normalization=normalization, dropout=settings["dropout"], seed=settings["seed"],
-                       dtype=settings["dtype"])
-        layout = " → ".join(str(n) for n in [pre.n_inputs, *hidden, pre.n_outputs])
+        sizes = [pre.n_inputs, *hidden, pre.n_outputs]
+        check_training_memory(sum((n_in + 1) * n_out for n_in, n_out in zip(sizes, sizes[1:])), settings,
+                              f"--layers {settings['layers']}")
+        try:
+            model = dp.mlp(sizes, activation=settings["activation"], normalization=normalization,
+                           dropout=settings["dropout"], seed=settings["seed"], dtype=settings["dtype"])
+        except ValueError as exc:
+            raise InputError(f"--layers {settings['layers']}: {exc}") from None
+        layout = " → ".join(str(n) for n in sizes)
+    check_training_memory(sum(p.size for p in model.parameters()), settings,
+                          f"--conv {settings['conv']}" if settings["conv"] else f"--layers {settings['layers']}")
     model.preprocessing = pre
+    return model, layout
+
+
+#: copies of the parameters training keeps: values, gradients, the optimizer's state (Adam: 2, with amsgrad 3),
+#: the best weights (EarlyStopping), the copy a backup writes and its bytes (with their checksum)
+TRAINING_COPIES = 8
+
+
+def check_training_memory(n_parameters: int, settings: dict, option: str) -> None:
+    """Refuse a network whose training would not fit in this machine's memory, naming its size."""
+    from .._checks import available_memory, describe_bytes
+
+    itemsize = 8 if settings["dtype"] == "float64" else 4
+    needed = n_parameters * itemsize * TRAINING_COPIES
+    available = available_memory()
+    if needed > available:
+        raise InputError(f"{option}: {n_parameters:,} parameters; training needs about {describe_bytes(needed)} "
+                         f"({settings['dtype']} weights, gradients, optimizer state and copies), more than the "
+                         f"{describe_bytes(available)} of memory available")
+
+
+def train_in(folder, args, replicas, settings, table, split, val_rows, model, layout, hidden, loss_name) -> int:
+    """Train in the run's staging folder (backing up every epoch), then test the model and write the run."""
+    import deltaprop as dp
+
+    from . import TrainingFailed
+    from .signals import StopOnSignal, graceful
+
+    chief = replicas.is_chief
+    pre = split.preprocessor
     optimizer = dp.optim.get(settings["optimizer"], settings["lr"])
     metrics = ["accuracy"] if pre.task == "classification" else ["r2"]
     in_training = np.setdiff1d(np.arange(len(split.X_train)), val_rows)
@@ -383,7 +447,6 @@ def train(args, replicas) -> int:
         early_stopping = dp.EarlyStopping(monitor="val_loss", patience=settings["patience"])
     stopper = FailOnNaN(settings)
     extra_callbacks, after_training = [], None
-    folder = folder or on_chief(replicas, lambda: RunFolder.resuming(args.resume))
     if settings["diagnose"]:
         from .diagnose import attach
         extra_callbacks, after_training = attach(model, split, loss_name, folder)
@@ -391,11 +454,11 @@ def train(args, replicas) -> int:
           f"loss {loss_name}, {type(optimizer).__name__}(lr={settings['lr']:g}), batch {settings['batch_size']}, "
           f"at most {settings['epochs']} epochs" + (f", patience {settings['patience']}" if early_stopping else ""))
 
-    from .signals import StopOnSignal, graceful
-
     with graceful() as stop_request, np.errstate(all="ignore"):
         if folder.staging is None:
             folder = on_chief(replicas, lambda: (folder.stage(), folder)[1])
+        for text in folder.notes:
+            note(text)
         resume_hint = f"deltaprop train --resume {folder.final}"
         if replicas.size > 1:      # the ranks must be started again, and told to share the work again
             resume_hint = f"mpiexec -n {replicas.size} {resume_hint} --distributed"
@@ -403,7 +466,9 @@ def train(args, replicas) -> int:
             if chief:
                 with folder.writing("config.toml") as path:   # what --resume reads if this run is killed
                     run_config.write_toml(settings, path)
-            backup = dp.BackupAndRestore(folder.path(BACKUP))
+            # the backup stays until the finished run is in place (folder.finish): a kill while saving the run
+            # leaves a staging folder that --resume continues
+            backup = dp.BackupAndRestore(folder.path(BACKUP), delete_on_end=False)
             if args.resume:
                 print(f"resuming {folder.final} from its backup")
             else:
@@ -418,6 +483,11 @@ def train(args, replicas) -> int:
                     distributed=replicas if replicas.size > 1 else False)
             if not chief:     # rank 0 tests the model and writes the run
                 return 0
+            if history.epochs == 0:     # stopped within the first epoch: no epoch, no backup, nothing to keep
+                folder.discard()
+                name = "Ctrl-C" if stop_request.exit_code == 130 else "SIGTERM"
+                print(f"deltaprop: stopped by {name} during the first epoch: nothing was written", file=sys.stderr)
+                return stop_request.exit_code
             if history.message and args.quiet:
                 print(history.message)
             rows = result_rows(history, early_stopping)
@@ -430,42 +500,34 @@ def train(args, replicas) -> int:
             written = write_run(folder, model, optimizer, history, settings, info, table.name, hidden, loss_name)
             if after_training is not None:
                 written += after_training(history)
-            folder.commit()
+            ended = history.stop_reason != "interrupted"
+            folder.commit(finished=ended)
         except TrainingFailed:
             if chief:
                 folder.discard(keep_backup=False)   # resuming would only diverge again
             raise
-        except BaseException:
+        except BaseException as exc:
             if chief and folder.discard():
-                warn(f"the run stopped before it was saved; continue it with: {resume_hint}")
+                exc.deltaprop_hint = f"the last backup is kept; continue the run with: {resume_hint}"
             raise
     print(f"wrote {folder.final}/: {', '.join(written)}")
     if stop_request.signum is not None:
         name = "Ctrl-C" if stop_request.exit_code == 130 else "SIGTERM"
-        print(f"stopped by {name}: the run so far is in {folder.final}/; continue it with: {resume_hint}")
+        if ended:       # the signal came while the finished run was being saved: it is complete
+            print(f"{name} came while the finished run was being saved: it is complete in {folder.final}/")
+        else:
+            print(f"stopped by {name}: the run so far is in {folder.final}/; continue it with: {resume_hint}")
         return stop_request.exit_code
     return 0
 
 
-def resume_settings(args) -> dict:
-    """The settings a run recorded (in its staging folder if it was killed, else in its folder); no other
-    option may be given, since the run must continue as it began."""
+def check_resume_options(args) -> None:
+    """--resume continues a run as it began: no other option may be given."""
     given = [key for key in run_config.SETTINGS if getattr(args, key, None) not in (None, False, [])]
     given += [name for name in ("out", "config") if getattr(args, name, None) is not None]
     if given or args.overwrite:
         shown = ", ".join("--" + key.replace("_", "-") for key in given + (["overwrite"] if args.overwrite else []))
         raise InputError(f"--resume continues a run with its own settings; leave out {shown}")
-    run_dir = os.path.normpath(args.resume)
-    staging = staging_path(run_dir)
-    if os.path.isdir(os.path.join(staging, BACKUP)):          # killed
-        path = os.path.join(staging, "config.toml")
-    elif os.path.isdir(os.path.join(run_dir, BACKUP)):        # stopped by a signal, and saved
-        path = os.path.join(run_dir, "config.toml")
-    elif os.path.isfile(os.path.join(run_dir, "config.toml")):
-        raise InputError(f"--resume {args.resume}: that run finished; there is nothing to resume")
-    else:
-        raise InputError(f"--resume {args.resume}: no interrupted run there (no backup in {run_dir} or {staging})")
-    return {**run_config.DEFAULTS, **run_config.read_toml(path)}
 
 
 def write_run(folder, model, optimizer, history, settings, info, data_name, hidden, loss_name) -> list:
