@@ -29,11 +29,11 @@ def load(name_or_path: str, target: str | None = None, header: bool = True) -> T
         raise TypeError(f"name_or_path must be a dataset name or a file path, got {name_or_path!r}")
     if is_npy_folder(name_or_path):
         if target is not None:
-            raise ValueError(f"{name_or_path}: --target applies to CSV files; a data folder's target is y.npy")
+            raise DataError(f"{name_or_path}: --target applies to CSV files; a data folder's target is y.npy")
         return load_npy_folder(name_or_path)
     if name_or_path in BUILTIN:
         if target is not None:
-            raise ValueError(f"target applies to CSV files, not to the built-in dataset {name_or_path!r}")
+            raise DataError(f"target applies to CSV files, not to the built-in dataset {name_or_path!r}")
         return load_builtin(name_or_path)
     looks_like_path = os.sep in name_or_path or "." in os.path.basename(name_or_path)
     if not looks_like_path and not os.path.exists(name_or_path):

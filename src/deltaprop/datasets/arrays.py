@@ -16,6 +16,7 @@ import pandas as pd
 from ..errors import DataError
 from ..preprocessing import Preprocessor
 from ..rows import LazyRows
+from .npyfile import load_npy
 
 #: rows per chunk of the statistics pass: about 32 MB of float64 at a time
 CHUNK_BYTES = 32 * 2**20
@@ -64,14 +65,7 @@ def _load(path: str, name: str, mmap: bool) -> np.ndarray:
     file = os.path.join(path, name)
     if not os.path.isfile(file):
         raise DataError(f"{path}: no {name} (a data folder needs X.npy and y.npy)")
-    try:
-        return np.load(file, mmap_mode="r" if mmap else None, allow_pickle=False)
-    except ValueError as exc:
-        if "pickle" in str(exc).lower():
-            raise DataError(f"{file}: holds objects, which need pickle; store numbers or strings") from None
-        raise DataError(f"{file}: not a readable .npy file ({exc})") from None
-    except OSError as exc:
-        raise DataError(f"{file}: not a readable .npy file ({exc})") from None
+    return load_npy(file, mmap)
 
 
 def load_npy_folder(path: str) -> ArrayTable:
@@ -153,7 +147,9 @@ def split_arrays(table: ArrayTable, *, test_split=None, task="auto", seed=0, dro
                         "has unnamed columns (select them when writing X.npy)")
     train, test = held_out_rows(table, test_split=test_split, task=task, seed=seed)
     if len(train) < 2:
-        raise ValueError(f"test_split={test_split} leaves {len(train)} training rows of {table.n_samples}")
+        fraction = table.test_split if test_split is None else test_split
+        raise DataError(f"--test-split {fraction:g} leaves {len(train)} training row(s) of the {table.n_samples} rows; "
+                        "at least 2 are needed: use a smaller --test-split")
     task = resolve_task(table, task)
     mean, std = column_statistics(table, train, replicas)
     pre = Preprocessor(task=task, feature_columns=[f"x{i}" for i in range(table.n_features)], categories={},

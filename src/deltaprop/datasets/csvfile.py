@@ -1,16 +1,23 @@
 """Reading a CSV file into typed columns, with the line number of every row.
 
-The structure is read with Python's ``csv`` module (quoting, multi-line fields) and checked
-before any value is used: every row must have the header's number of fields (pandas would
-otherwise turn extra leading fields into a row index and drop them silently), the header must
-name every column once, and a first row of numbers is recognised as data, not a header.
-Line numbers in messages are the file's own: they count blank lines and the lines inside
-quoted fields. Columns whose cells are all numbers become float or integer columns; the others
-stay text. Missing cells (empty, ``NA``, ``NaN`` …) and ±inf are errors naming line and column.
+The file is read as a stream of lines — decompressed while it is parsed for ``.csv.gz`` — and its
+structure is checked with Python's ``csv`` module (quoting, multi-line fields) before any value is
+used: every row must have the header's number of fields (pandas would otherwise turn extra leading
+fields into a row index and drop them silently), a quoted field must be closed before the end of the
+file (one stray quote would otherwise swallow every line after it), the header must name every
+column once, and a first row of numbers is recognised as data, not a header. Line numbers in
+messages are the file's own: they count blank lines and the lines inside quoted fields. Lines end
+at ``\\n``, ``\\r\\n`` or ``\\r`` only, as in pandas: U+2028, U+0085 or a form feed inside a cell is
+part of the cell. Values are typed by :mod:`.columns`.
 
-Also read: ``.csv.gz`` (gzip), semicolon-, tab- and pipe-separated files (the delimiter is
-sniffed from the first lines), decimal commas in semicolon- or tab-separated files, and
-whitespace-separated tables.
+Nothing read can take unbounded memory or time: ``--data`` must be a regular file (a FIFO or a
+device is refused before it is opened), no line may be longer than the memory available, and the
+parsed table may take at most a third of the memory available (the rest is for what comes after);
+beyond that the file is refused, naming the line reached — a 4 MB ``.csv.gz`` that inflates to
+4 GB fails in seconds, not after exhausting memory.
+
+Also read: semicolon-, tab- and pipe-separated files (the delimiter is sniffed from the first
+lines), decimal commas in semicolon- or tab-separated files, and whitespace-separated tables.
 """
 from __future__ import annotations
 
@@ -18,20 +25,26 @@ import csv
 import gzip
 import os
 import re
+import stat
+import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from .._files import read_bytes
+from .._checks import available_memory, describe_bytes
 from ..errors import DataError, shorten
+from .columns import MISSING, type_columns  # noqa: F401 - MISSING re-exported for the readers of this module
 
-MISSING = {"", "na", "n/a", "nan", "null", "none", "?", "-nan"}
 DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 WHITESPACE = "whitespace"
 SNIFF_LINES = 20
-DECIMAL_COMMA = re.compile(r"^[+-]?\d*,\d+([eE][+-]?\d+)?$|^[+-]?\d+$")
+#: the parsed table may take at most 1/MEMORY_SHARE of the memory available when reading starts
+MEMORY_SHARE = 3
+#: bytes a parsed cell costs beyond its characters (a Python string and its place in its row's list)
+CELL_OVERHEAD = 57
 csv.field_size_limit(2 ** 31 - 1)
+_LONE_CR = re.compile(r"(?<=\r)(?!\n|$)")
 
 
 @dataclass
@@ -43,25 +56,69 @@ class CsvData:
     notes: list = field(default_factory=list)  # what was inferred, for the user (delimiter, …)
 
 
-def read_text(path: str) -> str:
-    """The file's text: gunzipped for ``.gz``, decoded as UTF-8, with the line of any bad byte."""
-    data = read_bytes(path, DataError, "data file")
-    if path.lower().endswith(".gz"):
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError) as exc:
-            raise DataError(f"{path}: not a readable gzip file ({exc})") from None
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
+def check_regular_file(path: str, what: str = "data file") -> None:
+    """A data path must be a regular file: a FIFO would block forever, ``/dev/zero`` never ends."""
     try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
-        raise DataError(f"{path}: line {line} is not UTF-8 text (byte 0x{data[exc.start]:02x}): save the file as "
-                        "UTF-8 (it may be Latin-1 or Windows-1252)") from None
+        status = os.stat(path)
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot be read ({exc.strerror})") from None
+    if stat.S_ISDIR(status.st_mode):
+        raise DataError(f"{path}: is a folder, not a {what}")
+    if not stat.S_ISREG(status.st_mode):
+        raise DataError(f"{path}: is not a regular file (a pipe, a device or a socket); give a {what}")
 
 
-def sniff_delimiter(text: str, path: str) -> str:
+class Lines:
+    """The decoded lines of a data file, one at a time, counted; a ``.gz`` file decompressed as it is read.
+
+    Each line keeps its ending (as ``csv`` needs); ``number`` is the line last returned. A line that is not
+    UTF-8, longer than ``max_line`` bytes, or a damaged gzip stream is a DataError naming the line.
+    """
+
+    def __init__(self, path: str, max_line: int):
+        check_regular_file(path)
+        self.path, self.max_line, self.number = path, max_line, 0
+        self.bytes_read = 0
+        opener = gzip.open if path.lower().endswith(".gz") else open
+        self.stream = opener(path, "rb")
+        self.pending = []          # the pieces of a line with lone \r endings, still to return
+
+    def close(self) -> None:
+        self.stream.close()
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> str:
+        if not self.pending:
+            self.pending = self._read()
+        self.number += 1
+        return self.pending.pop(0)
+
+    def _read(self) -> list:
+        try:
+            raw = self.stream.readline(self.max_line + 1)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise DataError(f"{self.path}: not a readable gzip file ({exc})") from None
+        if not raw:
+            raise StopIteration
+        self.bytes_read += len(raw)
+        if len(raw) > self.max_line:
+            raise DataError(f"{self.path}: line {self.number + 1} is longer than {describe_bytes(self.max_line)}, more "
+                            "than can be read in the memory available")
+        if self.number == 0 and raw.startswith(b"\xef\xbb\xbf"):
+            raw = raw[3:]
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise DataError(f"{self.path}: line {self.number + 1} is not UTF-8 text (byte 0x{raw[exc.start]:02x}): save "
+                            "the file as UTF-8 (it may be Latin-1 or Windows-1252)") from None
+        return _LONE_CR.split(text) if "\r" in text[:-2] else [text]
+
+
+def sniff_delimiter(sample: list, path: str) -> str:
     """The delimiter of the file, from its first lines.
 
     A candidate (comma, semicolon, tab, pipe) fits when it splits the header into several fields
@@ -71,7 +128,7 @@ def sniff_delimiter(text: str, path: str) -> str:
     """
     if path.lower().endswith((".tsv", ".tsv.gz", ".tab")):
         return "\t"
-    sample = [line for line in text.splitlines()[:SNIFF_LINES * 2] if line.strip()][:SNIFF_LINES]
+    sample = [line for line in sample if line.strip()][:SNIFF_LINES]
 
     def fields_if_consistent(counts):
         return counts[0] if counts and counts[0] > 1 and counts.count(counts[0]) >= 0.8 * len(counts) else 0
@@ -84,19 +141,32 @@ def sniff_delimiter(text: str, path: str) -> str:
             continue
         if fields > best_fields:
             best, best_fields = delimiter, fields
-    if not best_fields and fields_if_consistent([len(line.split()) for line in sample]):
+    if not best_fields and fields_if_consistent([len(_split_whitespace(line)) for line in sample]):
         return WHITESPACE
     return best
 
 
-def _records(text: str, delimiter: str, path: str):
-    """(first line, fields) of each non-blank record, in file order."""
+def _split_whitespace(line: str) -> list:
+    return [cell for cell in re.split(r"[ \t]+", line.strip(" \t\r\n")) if cell]
+
+
+def _records(lines, delimiter: str, path: str):
+    """(first line, fields) of each non-blank record, in file order; a quoted field still open at the end of
+    the file is refused, naming the line where it began."""
     if delimiter == WHITESPACE:
-        for number, line in enumerate(text.splitlines(), start=1):
-            if line.strip():
-                yield number, line.split()
+        for line in lines:
+            if line.strip(" \t\r\n"):
+                yield lines.number, _split_whitespace(line)
         return
-    reader = csv.reader(text.splitlines(keepends=True), delimiter=delimiter)
+    record, ended = [], []            # the lines of the record being read; set once the file has ended
+
+    def feed():
+        for line in lines:
+            record.append(line)
+            yield line
+        ended.append(True)
+
+    reader = csv.reader(feed(), delimiter=delimiter)
     last = 0
     while True:
         try:
@@ -106,9 +176,22 @@ def _records(text: str, delimiter: str, path: str):
         except csv.Error as exc:
             raise DataError(f"{path}: line {reader.line_num}: {exc}") from None
         first, last = last + 1, reader.line_num
+        if ended and _unclosed_quote(record, delimiter):    # the file ended before the record did
+            raise DataError(f"{path}: line {first}: a quoted field opens here and is never closed (the file ends "
+                            "inside it); close the quote, or remove the stray '\"'")
+        record.clear()
         if not row or (len(row) == 1 and not row[0].strip()):
             continue  # a blank line
         yield first, row
+
+
+def _unclosed_quote(record: list, delimiter: str) -> bool:
+    """Is the record's last field a quoted one the file ended inside? (``csv`` hands it back silently.)"""
+    try:
+        list(csv.reader(record, delimiter=delimiter, strict=True))
+    except csv.Error as exc:
+        return "unexpected end of data" in str(exc)
+    return False
 
 
 def _looks_numeric(cell: str) -> bool:
@@ -139,60 +222,68 @@ def _header(fields: list, path: str, has_header: bool) -> list:
     return names
 
 
-def _column(name: str, cells: list, lines: np.ndarray, path: str, decimal_comma: bool, notes: list):
-    """Numbers (int64 or float64) when every cell is one, text otherwise; missing or infinite cells are errors."""
-    values = pd.Series(cells, dtype=object).str.strip()
-    missing = values.str.lower().isin(MISSING).to_numpy()
-    if missing.any():
-        row = int(np.argmax(missing))
-        raise DataError(f"{path}: line {lines[row]}, column {name!r}: empty or missing value "
-                        f"{'' if not values.iloc[row] else repr(values.iloc[row]) + ' '}(fill it in or drop the row)")
-    numbers = pd.to_numeric(values, errors="coerce")
-    not_numbers = numbers.isna().to_numpy()
-    if not_numbers.any() and decimal_comma and values.str.match(DECIMAL_COMMA).all():
-        numbers = pd.to_numeric(values.str.replace(",", ".", regex=False), errors="coerce")
-        not_numbers = numbers.isna().to_numpy()
-        if not not_numbers.any():
-            notes.append(f"column {name!r}: decimal commas read as decimal points")
-    if not not_numbers.any():
-        array = numbers.to_numpy()
-        infinite = ~np.isfinite(array.astype(np.float64))
-        if infinite.any():
-            row = int(np.argmax(infinite))
-            raise DataError(f"{path}: line {lines[row]}, column {name!r}: {values.iloc[row]!r} is not a finite "
-                            "number")
-        return array
-    if not_numbers.mean() <= 0.5:  # mostly numbers: the others are typos, not categories
-        row = int(np.argmax(not_numbers))
-        raise DataError(f"{path}: line {lines[row]}, column {name!r}: {values.iloc[row]!r} is not a number "
-                        "(the column's other values are numbers)")
-    return values.to_numpy(dtype=object)
-
-
 def read_csv(path: str, header: bool = True) -> CsvData:
     """The file's columns and the line number of each row; see the module docstring for what is checked."""
-    text = read_text(path)
-    if not text.strip():
-        raise DataError(f"{path}: the file is empty (expected a header row and data rows)")
-    delimiter = sniff_delimiter(text, path)
+    budget = available_memory() // MEMORY_SHARE
+    lines = Lines(path, max_line=budget)
+    try:
+        sample = [line for _, line in zip(range(2 * SNIFF_LINES), lines)]
+        if not "".join(sample).strip():
+            raise DataError(f"{path}: the file is empty (expected a header row and data rows)")
+        delimiter = sniff_delimiter(sample, path)
+        replay = _Replay(sample, lines)
+        names, rows, row_lines = _read_rows(replay, delimiter, header, path, budget)
+    finally:
+        lines.close()
     notes = []
     if delimiter != ",":
         notes.append(f"{os.path.basename(path)} is {DELIMITERS.get(delimiter, delimiter)}-separated")
-    records = iter(_records(text, delimiter, path))
-    first_line, first = next(records)
+    row_lines = np.asarray(row_lines, dtype=np.int64)
+    decimal_comma = delimiter not in (",", WHITESPACE)
+    columns = type_columns(names, rows, row_lines, path, decimal_comma, notes)
+    del rows
+    return CsvData(pd.DataFrame(columns, columns=names), row_lines, notes)
+
+
+class _Replay:
+    """The sniffed first lines, then the rest of the file, with the file's own line numbers."""
+
+    def __init__(self, sample: list, lines: Lines):
+        self.sample, self.lines, self.number = list(sample), lines, 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> str:
+        if self.number < len(self.sample):
+            self.number += 1
+            return self.sample[self.number - 1]
+        line = next(self.lines)
+        self.number = self.lines.number
+        return line
+
+
+def _read_rows(lines, delimiter: str, header: bool, path: str, budget: int):
+    """(column names, rows of cell strings, the line of each row), refusing a table larger than ``budget`` bytes."""
+    records = _records(lines, delimiter, path)
+    try:
+        first_line, first = next(records)
+    except StopIteration:
+        raise DataError(f"{path}: the file is empty (expected a header row and data rows)") from None
     names = _header(first, path, header)
-    rows, lines = ([], []) if header else ([first], [first_line])
+    rows, row_lines = ([], []) if header else ([first], [first_line])
+    size = 0
     for line, fields in records:
         if len(fields) != len(names):
             raise DataError(f"{path}: line {line} has {len(fields)} field{'s' if len(fields) != 1 else ''} but the "
                             f"header has {len(names)}")
         rows.append(fields)
-        lines.append(line)
+        row_lines.append(line)
+        size += 64 + sum(map(len, fields)) + CELL_OVERHEAD * len(fields)
+        if size > budget:
+            raise DataError(f"{path}: too large to read into memory: by line {line} the table takes more than "
+                            f"{describe_bytes(budget)}, a third of the memory available; put the data in a folder "
+                            "of .npy files (X.npy, y.npy), which deltaprop reads in chunks")
     if not rows:
         raise DataError(f"{path}: has a header row but no data rows")
-    lines = np.asarray(lines, dtype=np.int64)
-    columns = zip(*rows)
-    decimal_comma = delimiter not in (",", WHITESPACE)
-    frame = pd.DataFrame({name: _column(name, list(cells), lines, path, decimal_comma, notes)
-                          for name, cells in zip(names, columns)})
-    return CsvData(frame, lines, notes)
+    return names, rows, row_lines

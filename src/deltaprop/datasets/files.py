@@ -12,6 +12,7 @@ import os
 import numpy as np
 
 from ..errors import shorten
+from . import npyfile
 from .csvfile import read_csv
 from .table import DataError, Table, from_arrays
 
@@ -51,26 +52,8 @@ def _check_finite(array: np.ndarray, name: str, path: str) -> None:
 
 def load_npz(path: str) -> Table:
     """Features ``X`` (2-D) and target ``y`` (1-D) from an NPZ file, never unpickling anything."""
-    if not os.path.exists(path):
-        raise DataError(f"{path}: no such file")
-    if os.path.isdir(path):
-        raise DataError(f"{path}: is a folder, not a data file")
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            missing = [key for key in ("X", "y") if key not in archive.files]
-            if missing:
-                raise DataError(f"{path}: missing array {missing[0]!r} (an NPZ needs arrays 'X' and 'y'; "
-                                f"found {shorten(archive.files, 8) or 'none'})")
-            X, y = archive["X"], archive["y"]
-    except ValueError as exc:
-        if isinstance(exc, DataError):
-            raise
-        if "pickle" in str(exc).lower():
-            raise DataError(f"{path}: holds object arrays, which need pickle; store numeric or string arrays") \
-                from None
-        raise DataError(f"{path}: not a readable NPZ file ({exc})") from None
-    except (OSError, EOFError) as exc:
-        raise DataError(f"{path}: not a readable NPZ file ({exc})") from None
+    arrays = npyfile.load_npz(path, ("X", "y"))
+    X, y = arrays["X"], arrays["y"]
     if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
         raise DataError(f"{path}: 'X' must be 2-D (samples × features) with at least one row and column, got "
                         f"shape {X.shape}")

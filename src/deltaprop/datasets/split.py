@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..preprocessing import Preprocessor, infer_task
-from .table import Table
+from .table import DataError, Table
 
 
 @dataclass
@@ -77,7 +77,9 @@ def split(table: Table, *, test_split: float | None = None, task: str = "auto", 
                             replicas=replicas)
     train, test = held_out_rows(table, test_split=test_split, task=task, seed=seed)
     if len(train) < 2:
-        raise ValueError(f"test_split={test_split} leaves {len(train)} training rows of {table.n_samples}")
+        fraction = table.test_split if test_split is None else test_split
+        raise DataError(f"--test-split {fraction:g} leaves {len(train)} training row(s) of the {table.n_samples} rows; "
+                        "at least 2 are needed: use a smaller --test-split")
     train_table, test_table = table.subset(train), table.subset(test)
     pre = Preprocessor.fit(train_table.features, train_table.target, resolve_task(table, task), source=table.source,
                            drop=drop, keep=keep, lines=train_table.lines)
