@@ -7,6 +7,19 @@ the traceback).
 """
 
 
+import re
+
+#: characters a terminal acts on rather than shows: C0 and C1 controls (an ESC starts a screen command), DEL,
+#: and the bidirectional overrides that reorder what follows them
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` with every character a terminal would act on written as an escape (``\\x1b``): a class named
+    ``\\x1b[2J`` read from a file is shown, not obeyed. Tabs and line ends stay."""
+    return _UNPRINTABLE.sub(lambda match: match.group().encode("unicode_escape").decode("ascii"), text)
+
+
 class InputError(ValueError):
     """Bad input from outside the program; the message names the file, line, column or option."""
 

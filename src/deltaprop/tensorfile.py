@@ -88,6 +88,8 @@ def read(path, error=ValueError, what: str = "file", legacy_versions=()) -> tupl
         raise error(f"{path}: the header is not UTF-8 text (byte {exc.start}): not a safetensors file") from None
     except json.JSONDecodeError as exc:
         raise error(f"{path}: the header is not valid JSON ({exc.msg} at character {exc.pos})") from None
+    except RecursionError:
+        raise error(f"{path}: the header is nested too deeply to be a deltaprop {what}") from None
     if not isinstance(raw, dict):
         raise error(f"{path}: the header is not a JSON object")
     metadata = raw.get("__metadata__") or {}

@@ -17,7 +17,7 @@ import os
 import signal
 import sys
 
-from ..errors import InputError, one_line
+from ..errors import InputError, one_line, terminal_safe
 from . import extras
 from .parser import build_parser
 from .signals import Terminated, raise_terminated
@@ -52,12 +52,12 @@ def main(argv=None) -> int:
         return EXIT_BROKEN_PIPE
     except (InputError, OSError) as exc:
         if _speaks(args):
-            print(f"deltaprop: error: {one_line(exc)}", file=sys.stderr)
+            print(f"deltaprop: error: {terminal_safe(one_line(exc))}", file=sys.stderr)
             _hint(exc)
         return EXIT_INPUT
     except TrainingFailed as exc:
         if _speaks(args):
-            print(f"deltaprop: training failed: {exc}", file=sys.stderr)
+            print(f"deltaprop: training failed: {terminal_safe(str(exc))}", file=sys.stderr)
         return EXIT_TRAINING_FAILED
     except KeyboardInterrupt as exc:
         print("\ndeltaprop: interrupted", file=sys.stderr)
@@ -88,7 +88,7 @@ def _hint(exc: BaseException) -> None:
     """What the user can do now, where a failure left something to continue from (a run's backup)."""
     hint = getattr(exc, "deltaprop_hint", None)
     if hint:
-        print(f"deltaprop: {hint}", file=sys.stderr)
+        print(f"deltaprop: {terminal_safe(hint)}", file=sys.stderr)
 
 
 def _silence_stdout() -> None:

@@ -8,7 +8,23 @@ import numpy as np
 
 from .._files import atomic_path
 from ..errors import InputError
+from .notes import say
 from .tables import print_table
+
+
+def _same_file(a: str, b: str) -> bool:
+    """Whether two paths name one file (the same path, a link, or a hard link)."""
+    if os.path.exists(a) and os.path.exists(b):
+        return os.path.samefile(a, b)
+    return os.path.realpath(a) == os.path.realpath(b)
+
+
+def refuse_overwriting_inputs(option: str, output: str, **inputs) -> None:
+    """No command writes over a file it reads: ``--out`` naming the model, the data or the config is refused."""
+    for what, path in inputs.items():
+        if path is not None and _same_file(output, path):
+            raise InputError(f"{option} {output}: is the {what.replace('_', ' ')} this command reads; give another "
+                             "file name")
 
 
 def version_or_help(parser):
@@ -34,11 +50,37 @@ def _checkpoint(path: str):
     return load_checkpoint(path)
 
 
+def _check_info(info: dict, task: str, path: str) -> None:
+    """The run information ``deltaprop train`` saved (where the data came from, the split, the loss), checked:
+    ``evaluate --split test`` replays the split from it, so a damaged value must not reach the code."""
+    from ..errors import ModelFileError
+    from .train import TASK_LOSSES
+
+    def bad(key, expected):
+        raise ModelFileError(f"{path}: info.{key} must be {expected}, got {info[key]!r:.60}")
+
+    for key, kinds, expected in (("data", (str,), "a string"), ("target", (str, type(None)), "a column name"),
+                                 ("no_header", (bool,), "true or false")):
+        if key in info and not isinstance(info[key], kinds):
+            bad(key, expected)
+    split = info.get("test_split")
+    if split is not None and (isinstance(split, bool) or not isinstance(split, (int, float)) or not 0 <= split < 1):
+        bad("test_split", "a number in [0, 1)")
+    seed = info.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        bad("seed", "an integer >= 0")
+    if "task" in info and info["task"] != task:
+        bad("task", f"the preprocessing's task {task!r}")
+    if "loss" in info and info["loss"] not in TASK_LOSSES[task]:
+        bad("loss", f"one of {', '.join(TASK_LOSSES[task])}")
+
+
 def _load_model(path: str):
     checkpoint = _checkpoint(path)
     if checkpoint.model.preprocessing is None:
         raise InputError(f"{path}: the model has no saved preprocessing (it was not trained by 'deltaprop train'); "
                          "use it from Python with model.predict")
+    _check_info(checkpoint.info, checkpoint.model.preprocessing.task, path)
     return checkpoint
 
 
@@ -100,6 +142,7 @@ def predict(args) -> int:
 
     if os.path.isdir(args.out):
         raise InputError(f"--out {args.out}: is a folder; give a CSV file name")
+    refuse_overwriting_inputs("--out", args.out, model_file=args.model, data_file=args.data)
     checkpoint = _load_model(args.model)
     model, pre = checkpoint.model, checkpoint.model.preprocessing
     from .. import datasets
@@ -153,8 +196,7 @@ def export(args) -> int:
     out = args.out or os.path.splitext(args.model)[0] + ".onnx"
     if os.path.isdir(out):
         raise InputError(f"--out {out}: is a folder; give a file name")
-    if os.path.abspath(out) == os.path.abspath(args.model):
-        raise InputError(f"--out {out}: is the model file itself; give another name")
+    refuse_overwriting_inputs("--out", out, model_file=args.model)
     model = _checkpoint(args.model).model
     try:
         export_onnx(model, out, opset=args.opset)
@@ -169,17 +211,17 @@ def export(args) -> int:
 def summary(args) -> int:
     checkpoint = _checkpoint(args.model)
     model = checkpoint.model
-    print(model.summary())
+    say(model.summary())
     pre = model.preprocessing
     if pre is not None:
-        print(f"task: {pre.task}; inputs: {pre.n_inputs} from columns {', '.join(pre.feature_columns[:8])}"
-              f"{', …' if len(pre.feature_columns) > 8 else ''}")
+        say(f"task: {pre.task}; inputs: {pre.n_inputs} from columns {', '.join(pre.feature_columns[:8])}"
+            f"{', …' if len(pre.feature_columns) > 8 else ''}")
         if pre.class_names:
-            print(f"classes: {', '.join(pre.class_names)}")
+            say(f"classes: {', '.join(pre.class_names)}")
     if checkpoint.info:
-        print("trained on: " + ", ".join(f"{k}={v}" for k, v in checkpoint.info.items() if v is not None))
+        say("trained on: " + ", ".join(f"{k}={v}" for k, v in checkpoint.info.items() if v is not None))
     if checkpoint.optimizer is not None:
-        print(f"optimizer: {checkpoint.optimizer!r}, after {checkpoint.step} epochs")
+        say(f"optimizer: {checkpoint.optimizer!r}, after {checkpoint.step} epochs")
     return 0
 
 

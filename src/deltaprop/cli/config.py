@@ -90,6 +90,8 @@ def read_toml(path: str) -> dict:
             data = tomllib.load(file)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{where}: not valid TOML ({exc})") from None
+    except RecursionError:
+        raise InputError(f"{where}: nested too deeply to be a deltaprop config") from None
     except UnicodeDecodeError:
         raise InputError(f"{where}: not UTF-8 text") from None
     settings = data.get("train", data)

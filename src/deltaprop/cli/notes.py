@@ -3,19 +3,26 @@ from __future__ import annotations
 
 import sys
 
+from ..errors import terminal_safe
+
 MAX_SHOWN = 5
 #: True in the ranks of a distributed run other than rank 0, which alone speaks
 SILENT = False
 
 
+def say(text: str) -> None:
+    """A line for the user on stdout, with anything a terminal would obey (names from files) escaped."""
+    print(terminal_safe(text), flush=True)
+
+
 def note(text: str) -> None:
     if not SILENT:
-        print(f"note: {text}", flush=True)
+        say(f"note: {text}")
 
 
 def warn(text: str) -> None:
     if not SILENT:
-        print(f"deltaprop: warning: {text}", file=sys.stderr, flush=True)
+        print(f"deltaprop: warning: {terminal_safe(text)}", file=sys.stderr, flush=True)
 
 
 def unseen_notice(pre, features, which: str = "") -> str | None:

@@ -1,6 +1,8 @@
 """Plain-text tables for the terminal."""
 from __future__ import annotations
 
+from ..errors import terminal_safe
+
 
 def format_value(value) -> str:
     if isinstance(value, float):
@@ -17,4 +19,4 @@ def format_table(header, rows) -> str:
 
 
 def print_table(header, rows) -> None:
-    print(format_table(header, rows))
+    print(terminal_safe(format_table(header, rows)))

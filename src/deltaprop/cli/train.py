@@ -15,7 +15,7 @@ import numpy as np
 from ..errors import InputError
 from ..training.callbacks import TerminateOnNaN
 from . import config as run_config
-from .notes import note, unseen_notice, warn
+from .notes import note, say, unseen_notice, warn
 from .run_folder import BACKUP, RunFolder, check_out
 from .tables import print_table
 
@@ -353,6 +353,11 @@ def train(args, replicas) -> int:
             check_settings(settings)
             if args.out is not None:
                 check_out(args.out, args.overwrite)
+                data = os.path.realpath(settings["data"])
+                if os.path.isfile(data) and os.path.commonpath([data, os.path.realpath(args.out)]) == \
+                        os.path.realpath(args.out):
+                    raise InputError(f"--out {args.out}: holds the data file {settings['data']} this run reads "
+                                     "(replacing the run would delete it); move the data, or choose another --out")
             hidden = parse_layers(settings["layers"])
             table = load_table(settings["data"], settings["target"], settings["no_header"])
             task = resolve_task(table, settings["task"])
@@ -365,7 +370,7 @@ def train(args, replicas) -> int:
         with replicas.together():
             val_rows = validation_rows(split, settings)
             for line in describe_data(table, split, len(val_rows)):
-                print(line)
+                say(line)
             data_notices(table, split)
             model, layout = build_model(settings, hidden, table, split)
             if folder is None:

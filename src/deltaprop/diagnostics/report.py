@@ -7,12 +7,14 @@ Inputs, all in the run folder: ``history.csv`` (required), ``diagnostics.csv`` a
 from __future__ import annotations
 
 import base64
+import contextlib
 import csv
 import html
 import io
 import json
 import os
 import sys
+import zipfile
 
 import numpy as np
 
@@ -26,8 +28,35 @@ from ..errors import InputError
 from ..plots import history_figure
 
 
+@contextlib.contextmanager
+def _damaged(path: str):
+    """A file of the run folder that cannot be read as it should: one InputError naming it, not a traceback."""
+    try:
+        yield
+    except InputError:
+        raise
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError, RecursionError, EOFError,
+            zipfile.BadZipFile) as exc:
+        reason = f"missing {exc}" if isinstance(exc, KeyError) else str(exc).splitlines()[0] if str(exc) else \
+            type(exc).__name__
+        raise InputError(f"{path}: damaged, cannot be read for the report ({reason[:160]})") from None
+
+
+def _check_findings(saved) -> tuple[dict, dict]:
+    """(findings by "before"/"after", layer names by index) of a findings.json, its structure checked."""
+    if not isinstance(saved, dict):
+        raise ValueError("not a JSON object")
+    findings, names = saved.get("findings", {}), saved.get("layer_names", {})
+    if not isinstance(findings, dict) or not isinstance(names, dict) or \
+            not all(isinstance(v, list) and all(isinstance(f, dict) for f in v) for v in findings.values()):
+        raise ValueError("findings must map 'before'/'after' to lists of findings")
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in names.items()):
+        raise ValueError("layer_names must map layer indices to names")
+    return findings, names
+
+
 def _read_columns(path: str) -> dict:
-    with open(path, newline="") as handle:
+    with open(path, newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     if not rows:
         return {}
@@ -143,23 +172,58 @@ def write_report(run_dir: str, name: str | None = None) -> str:
         raise InputError(f"{run_dir}: no such run folder")
     if not os.path.isfile(history_path):
         raise InputError(f"{run_dir}: no history.csv (is this a folder written by 'deltaprop train'?)")
-    history = _read_columns(history_path)
-    if not history.get("loss"):
-        raise InputError(f"{history_path}: no epochs recorded")
+    with _damaged(history_path):
+        history = _read_columns(history_path)
+        if not history.get("loss") or None in history["loss"]:
+            raise InputError(f"{history_path}: no epochs recorded")
     config = {}
     config_path = os.path.join(run_dir, "config.toml")
     if os.path.isfile(config_path):   # the run's settings, shown as they were saved
-        with open(config_path, "rb") as handle:
+        with _damaged(config_path), open(config_path, "rb") as handle:
             config = tomllib.load(handle).get("train", {})
+            if not isinstance(config, dict):
+                raise ValueError("[train] is not a table of settings")
     names = {}
     findings = {}
     findings_path = os.path.join(run_dir, "findings.json")
     if os.path.isfile(findings_path):
-        with open(findings_path) as handle:
+        with _damaged(findings_path), open(findings_path, encoding="utf-8") as handle:
             saved = json.load(handle)
-        findings = saved.get("findings", {})
-        names = saved.get("layer_names", {})
+            findings, names = _check_findings(saved)
 
+    sections = []
+    with _damaged(findings_path):
+        sections += _findings_sections(findings)
+    sections += ["<h2>Loss and metric</h2>", f"<img alt='training curves' src='data:image/png;base64,"
+                 f"{_png(history_figure(history))}'>"]
+    diagnostics_path = os.path.join(run_dir, "diagnostics.csv")
+    if os.path.isfile(diagnostics_path):
+        with _damaged(diagnostics_path):
+            diagnostics = _read_columns(diagnostics_path)
+            heatmap = _png(gradient_heatmap(diagnostics, names))
+        sections += ["<h2>Gradient flow</h2>",
+                     "<p>Each row is a layer with weights (input at the top), each column a recorded training step. "
+                     "A colour band much darker at the top than at the bottom is a vanishing gradient; much "
+                     "brighter, an exploding one.</p>",
+                     f"<img alt='gradient norm heatmap' src='data:image/png;base64,{heatmap}'>"]
+    else:
+        sections.append("<p class='note'>No gradient diagnostics in this run: train with --diagnose to record "
+                        "them.</p>")
+    activations_path = os.path.join(run_dir, "activations.npz")
+    if os.path.isfile(activations_path):
+        with _damaged(activations_path):
+            with np.load(activations_path, allow_pickle=False) as archive:
+                samples = {key: archive[key] for key in archive.files}
+            histograms = _png(activation_histograms(samples, names)) if samples else None
+        if histograms:
+            sections += ["<h2>Activations</h2>",
+                         "<p>A spike at 0 for a ReLU layer means dead units; mass piled at 0 and 1 (sigmoid) or "
+                         "±1 (tanh) means saturation.</p>",
+                         f"<img alt='activation histograms' src='data:image/png;base64,{histograms}'>"]
+    return _write(run_dir, name, history, config, sections)
+
+
+def _findings_sections(findings: dict) -> list:
     sections = []
     if findings:  # what to do comes first
         sections.append("<h2>Findings</h2><p class='note'>value: for vanishing and exploding, the layer's δ "
@@ -168,30 +232,10 @@ def write_report(run_dir: str, name: str | None = None) -> str:
         for when in ("before", "after"):
             if when in findings:
                 sections.append(_findings_html(f"{when.capitalize()} training", findings[when]))
-    sections += ["<h2>Loss and metric</h2>", f"<img alt='training curves' src='data:image/png;base64,"
-                 f"{_png(history_figure(history))}'>"]
-    diagnostics_path = os.path.join(run_dir, "diagnostics.csv")
-    if os.path.isfile(diagnostics_path):
-        diagnostics = _read_columns(diagnostics_path)
-        sections += ["<h2>Gradient flow</h2>",
-                     "<p>Each row is a layer with weights (input at the top), each column a recorded training step. "
-                     "A colour band much darker at the top than at the bottom is a vanishing gradient; much "
-                     "brighter, an exploding one.</p>",
-                     f"<img alt='gradient norm heatmap' src='data:image/png;base64,"
-                     f"{_png(gradient_heatmap(diagnostics, names))}'>"]
-    else:
-        sections.append("<p class='note'>No gradient diagnostics in this run: train with --diagnose to record "
-                        "them.</p>")
-    activations_path = os.path.join(run_dir, "activations.npz")
-    if os.path.isfile(activations_path):
-        with np.load(activations_path, allow_pickle=False) as archive:
-            samples = {key: archive[key] for key in archive.files}
-        if samples:
-            sections += ["<h2>Activations</h2>",
-                         "<p>A spike at 0 for a ReLU layer means dead units; mass piled at 0 and 1 (sigmoid) or "
-                         "±1 (tanh) means saturation.</p>",
-                         f"<img alt='activation histograms' src='data:image/png;base64,"
-                         f"{_png(activation_histograms(samples, names))}'>"]
+    return sections
+
+
+def _write(run_dir: str, name, history: dict, config: dict, sections: list) -> str:
     settings = "".join(f"<tr><td>{html.escape(str(k))}</td><td>{html.escape(str(v))}</td></tr>"
                        for k, v in config.items())
     if settings:

@@ -22,10 +22,26 @@ class OnnxGraph:
         self.nodes: list = []
         self.initializers: list = []
         self._count = 0
+        self._taken: set = set()
 
     def name(self, hint: str) -> str:
-        self._count += 1
-        return f"{hint}_{self._count}"
+        """A new tensor name from ``hint`` that no other tensor has, and none the graph's inputs and outputs take."""
+        while True:
+            self._count += 1
+            name = f"{hint}_{self._count}"
+            if name not in self._taken:
+                self._taken.add(name)
+                return name
+
+    def reserve(self, name: str) -> str:
+        """Keep ``name`` (a graph input's or output's, chosen outside) from being given to another tensor; a name
+        already taken gets a suffix (``label`` → ``label_input``, then ``label_input_2`` …). Returns the name kept."""
+        candidate, number = name, 1
+        while candidate in self._taken:
+            number += 1
+            candidate = f"{name}_input" if number == 2 else f"{name}_input_{number - 1}"
+        self._taken.add(candidate)
+        return candidate
 
     def constant(self, value, hint: str = "const", dtype=None) -> str:
         """An initializer holding ``value`` (floating values in the graph's dtype unless ``dtype`` says)."""

@@ -7,8 +7,9 @@ default ``ai.onnx`` domain only (no ZipMap, no ``ai.onnx.ml`` operators), and ch
 
 * a network (``dp.Sequential``): input ``X`` (N, features), output ``output`` — what ``predict`` returns;
 * a network trained from a table (``deltaprop train``), with its preprocessing inside: inputs
-  ``numbers`` (N, numeric columns) of float64 and one string input (N, 1) per text column, as
-  ``deltaprop predict`` reads them; standardization and one-hot encoding (unseen categories → zeros)
+  ``numbers`` (N, numeric columns) of float64 and one string input (N, 1) per text column, named as
+  the column (a column named as an output or as ``numbers`` gets ``_input`` added: the metadata's
+  ``text_inputs`` maps columns to input names), as ``deltaprop predict`` reads them; standardization and one-hot encoding (unseen categories → zeros)
   in the graph; outputs ``probabilities`` (N, K) and ``label`` (N,) of class names (integers when the
   classes are integers), or ``prediction`` (N,) in the target's units;
 * a scikit-learn estimator of ``deltaprop.sklearn``: input ``X``; ``probabilities`` and ``label``
@@ -62,18 +63,23 @@ def _class_output(graph: OnnxGraph, probabilities: str, classes) -> str:
     return graph.op("Gather", graph.constant(values, "classes", values.dtype), index, axis=0), values.dtype
 
 
+#: the names of the graph's outputs, never given to an input or another tensor
+OUTPUT_NAMES = ("probabilities", "label", "prediction", "output")
+
+
 def _table_inputs(graph: OnnxGraph, pre):
     """The preprocessing of a table model: graph inputs, and the standardized network input."""
     numeric = [c for c in pre.feature_columns if c not in pre.categories]
     inputs, pieces = [], []
-    numbers_name = "numbers" if "numbers" not in pre.categories else "numbers_"
+    numbers_name = graph.reserve("numbers")
     if numeric:
         inputs.append((numbers_name, np.float64, ["N", len(numeric)]))
+    text_inputs = {column: graph.reserve(column) for column in pre.categories}   # label → label_input: no clash
     for column in pre.feature_columns:
         if column in pre.categories:
-            inputs.append((column, object, ["N", 1]))
+            inputs.append((text_inputs[column], object, ["N", 1]))
             categories = np.array(pre.categories[column], dtype=object)
-            equal = graph.op("Equal", column, graph.constant(categories, "categories", object))
+            equal = graph.op("Equal", text_inputs[column], graph.constant(categories, "categories", object))
             pieces.append(graph.op("Cast", equal, to=_tensor_type(np.float64)))     # unseen: all zeros
         else:
             position = numeric.index(column)
@@ -83,7 +89,7 @@ def _table_inputs(graph: OnnxGraph, pre):
     encoded = pieces[0] if len(pieces) == 1 else graph.op("Concat", *pieces, axis=1)
     standardized = graph.op("Div", graph.op("Sub", encoded, graph.constant(pre.mean, "mean", np.float64)),
                             graph.constant(pre.std, "std", np.float64))
-    return inputs, graph.op("Cast", standardized, to=_tensor_type(graph.dtype)), numeric
+    return inputs, graph.op("Cast", standardized, to=_tensor_type(graph.dtype)), numeric, text_inputs
 
 
 def _build(obj, opset: int):
@@ -99,13 +105,16 @@ def _build(obj, opset: int):
     graph = OnnxGraph(model.dtype, opset)
     metadata = {"deltaprop_version": __version__}
     pre = None if estimator else model.preprocessing
+    for output in OUTPUT_NAMES:     # the outputs keep their names; an input named alike is renamed
+        graph.reserve(output)
     if pre is not None:
-        inputs, x, numeric = _table_inputs(graph, pre)
+        inputs, x, numeric, text_inputs = _table_inputs(graph, pre)
         if model.input_shape is not None and len(model.input_shape) > 1:   # a CNN: feature rows → (N, C, …)
             x = graph.op("Reshape", x, graph.constant(np.array([-1, *model.input_shape], dtype=np.int64), "shape",
                                                       dtype=np.int64))
         metadata.update(feature_columns=pre.feature_columns, numeric_columns=numeric,
-                        text_columns=list(pre.categories), task=pre.task, target=pre.target_name)
+                        text_columns=list(pre.categories), text_inputs=text_inputs, numbers_input=inputs[0][0] if numeric else None,
+                        task=pre.task, target=pre.target_name)
     else:
         if model.input_shape is None:
             raise InputError("the model does not declare its input shape: its first layers are all shape-agnostic")

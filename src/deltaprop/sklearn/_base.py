@@ -174,6 +174,12 @@ class BaseMLP(BaseEstimator):
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
         sample_weight = self._with_class_weight(y, sample_weight)
+        if sample_weight is not None:
+            with np.errstate(over="ignore"):
+                total = sample_weight.sum()
+            if not np.isfinite(total) or total <= 0:
+                raise ValueError(f"sample_weight sums to {total:g}: the objective divides by this sum; give weights "
+                                 "whose sum is a positive finite number (rescale them)")
         if y.ndim == 1:
             y = y.reshape(-1, 1)
         rng = self._rng()
@@ -186,7 +192,8 @@ class BaseMLP(BaseEstimator):
             self._fit_lbfgs(X, y, sample_weight)
         else:
             self._fit_stochastic(X, y, sample_weight, rng, incremental, validation)
-        if not all(np.isfinite(p.value).all() for p in self.model_.parameters()):
+        if not all(np.isfinite(p.value).all() for p in self.model_.parameters()) or \
+                not np.isfinite(getattr(self, "loss_", 0.0) or 0.0):
             raise ValueError("Solver produced non-finite parameter weights. The input data may contain large values "
                              "and need to be preprocessed.")
         return self
