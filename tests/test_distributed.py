@@ -236,3 +236,52 @@ def test_bad_input_on_every_rank_is_said_once_with_exit_code_2(tmp_path):
                              "--distributed"], cwd=tmp_path, capture_output=True, text=True, env=mpi_env(), timeout=120)
     assert result.returncode == 2
     assert result.stderr.count("deltaprop: error: --epochs must be at least 1, got 0") == 1, result.stderr
+
+
+# ------------------------------------------------------------------------------- no silent hang, no unchecked data
+def _per_rank(tmp_path, tables: dict, *options, timeout=120):
+    """`mpiexec -n 2 deltaprop train --data d.csv …` where each rank reads its own d.csv (rank R runs in rankR/)."""
+    for rank, text in tables.items():
+        (tmp_path / f"rank{rank}").mkdir()
+        (tmp_path / f"rank{rank}" / "d.csv").write_text(text)
+    deltaprop = os.path.join(os.path.dirname(sys.executable), "deltaprop")
+    command = f'cd rank$OMPI_COMM_WORLD_RANK && exec {deltaprop} train --data d.csv {" ".join(options)} --distributed'
+    started = time.perf_counter()
+    result = subprocess.run([MPIEXEC, "-n", "2", "sh", "-c", command], cwd=tmp_path, capture_output=True, text=True,
+                            env=mpi_env(), timeout=timeout)
+    return result, time.perf_counter() - started
+
+
+def _table_text(rows) -> str:
+    return "a,b,c,y\n" + "".join(f"{a:.4f},{b:.4f},{c:.4f},{y}\n" for a, b, c, y in rows)
+
+
+def _rows(n=240, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 3))
+    return [(*x, int(x[0] + x[1] > 0)) for x in X]
+
+
+@needs_mpi
+def test_bad_data_on_one_rank_ends_every_rank_at_once_said_once_with_its_rank(tmp_path):
+    good = _table_text(_rows())
+    header, rest = good.split("\n", 1)
+    bad = f"{header}\n1.0,2.0\n{rest}"                      # one short row, at line 2
+    result, seconds = _per_rank(tmp_path, {0: good, 1: bad}, "--epochs", "2", "--out", "run")
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.count("deltaprop: error: rank 1: d.csv: line 2 has 2 fields but the header has 4") == 1, \
+        result.stderr
+    assert seconds < 60                        # a hang would wait for the timeout
+    assert not (tmp_path / "rank0" / "run").exists()
+
+
+@needs_mpi
+def test_ranks_whose_data_differ_inside_are_refused_naming_what_differs(tmp_path):
+    rows = _rows()
+    shuffled = rows[:2] + list(reversed(rows[2:-2])) + rows[-2:]    # same first and last rows, same statistics
+    result, _ = _per_rank(tmp_path, {0: _table_text(rows), 1: _table_text(shuffled)}, "--epochs", "2",
+                          "--test-split", "0", "--val-split", "0", "--out", "run")
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.count("deltaprop: error: distributed training: rank 1 differs from rank 0 in data") == 1, \
+        result.stderr
+    assert "Traceback" not in result.stderr

@@ -20,7 +20,6 @@ from ..errors import DataError
 
 MISSING = {"", "na", "n/a", "nan", "null", "none", "?", "-nan"}
 DECIMAL_COMMA = r"^[+-]?\d*,\d+([eE][+-]?\d+)?$|^[+-]?\d+$"
-INTEGER = r"^[+-]?\d+$"
 
 
 def type_columns(names: list, rows: list, lines: np.ndarray, path: str, decimal_comma: bool, notes: list) -> dict:
@@ -33,11 +32,12 @@ def type_columns(names: list, rows: list, lines: np.ndarray, path: str, decimal_
     numbers = numbers.reshape(n_rows, n_columns)
     is_number = ~np.isnan(numbers) & ~missing
     all_numbers = is_number.all(axis=0)
+    with np.errstate(invalid="ignore"):
+        integral = all_numbers & np.all(numbers == np.floor(numbers), axis=0)
     integers = np.zeros(n_columns, dtype=bool)
-    if all_numbers.any():
-        numeric = np.flatnonzero(all_numbers)
-        written_as_integers = pd.Series(grid[:, numeric].reshape(-1), dtype=object).str.match(INTEGER)
-        integers[numeric] = written_as_integers.to_numpy(dtype=bool).reshape(n_rows, len(numeric)).all(axis=0)
+    for index in np.flatnonzero(integral):   # pandas's int64: every cell written as an integer ("3", not "3.0")
+        written = "".join(grid[:, index])
+        integers[index] = not any(mark in written for mark in ".eE")
 
     columns = {}
     for index, name in enumerate(names):

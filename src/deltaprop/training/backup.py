@@ -308,7 +308,10 @@ def _check_generator(saved, generator, name: str) -> None:
         found = saved.get("bit_generator") if isinstance(saved, dict) else type(saved).__name__
         raise ValueError(f"{name} is not a {kind} generator state (got {found!r})")
     probe = copy.deepcopy(generator.bit_generator)
-    probe.state = saved
+    try:
+        probe.state = saved
+    except (TypeError, ValueError, KeyError, OverflowError) as exc:
+        raise ValueError(f"{name} is not a valid {kind} generator state ({exc})") from None
 
 
 def _validate(state: dict, run) -> None:
