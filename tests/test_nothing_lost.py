@@ -228,3 +228,29 @@ def test_a_run_that_trains_is_locked_and_the_second_process_is_named(tmp_path):
     assert process.returncode == 130
     code, out, err = run_cli("train", "--resume", "run", cwd=tmp_path, timeout=600)   # free again, and resumable
     assert code == 0, err
+
+
+# the command line receiving Ctrl-C while it writes the finished run (from inside history.csv's write)
+_CTRL_C_WHILE_SAVING = """
+import os, signal, sys
+from deltaprop.training.history import History
+write = History.to_csv
+def interrupted(self, path):
+    os.kill(os.getpid(), signal.SIGINT)
+    write(self, path)
+History.to_csv = interrupted
+from deltaprop.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_ctrl_c_while_the_finished_run_is_saved_says_the_run_is_complete(tmp_path):
+    process = subprocess.run([sys.executable, "-c", _CTRL_C_WHILE_SAVING, "train", "--data", "iris", "--epochs", "3",
+                              "--patience", "0", "--quiet", "--out", "run"], cwd=tmp_path, capture_output=True,
+                             text=True)
+    assert process.returncode == 130, process.stderr
+    assert process.stdout.splitlines()[-1] == \
+        "Ctrl-C came while the finished run was being saved: it is complete in run/"
+    assert "--resume" not in process.stderr
+    assert sorted(os.listdir(tmp_path / "run")) == ["config.toml", "curves.png", "history.csv", "model.safetensors"]
+    assert sorted(os.listdir(tmp_path)) == ["run"]
