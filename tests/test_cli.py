@@ -146,10 +146,13 @@ BAD_TRAIN_INPUT = [
     (lambda tmp: ["--data", write(tmp, "short.csv", "a,b,y\n1,2,0\n3,1\n")], "short.csv: line 3 has 2 fields but the header has 3"),
     (lambda tmp: ["--data", write(tmp, "text.csv", "a,b,y\n1,2,0\n3,x7,1\n5,6,0\n7,8,1\n")],
      "text.csv: line 3, column 'b': 'x7' is not a number"),
-    (lambda tmp: ["--data", write(tmp, "hole.csv", "a,b,y\n1,2,0\n3,,1\n")], "hole.csv: line 3, column 'b': empty"),
-    (lambda tmp: ["--data", write(tmp, "nan.csv", "a,b,y\n1,NaN,0\n3,4,1\n")], "nan.csv: line 2, column 'b': empty"),
+    # (missing cells are imputed by default since the second pass over real tables; --missing refuse refuses them)
+    (lambda tmp: ["--data", write(tmp, "hole.csv", "a,b,y\n1,2,0\n3,,1\n"), "--missing", "refuse"],
+     r"hole.csv: 1 missing cell in 1 of 2 rows: 'b' 1 \(line 3\)"),
+    (lambda tmp: ["--data", write(tmp, "nan.csv", "a,b,y\n1,NaN,0\n3,4,1\n"), "--missing", "refuse"],
+     r"nan.csv: 1 missing cell in 1 of 2 rows: 'b' 1 \(line 2\)"),
     (lambda tmp: ["--data", write(tmp, "t.csv", "a,b,y\n1,2,0\n3,4,1\n"), "--target", "label"],
-     "t.csv: no target column 'label'; columns are: a, b, y"),
+     "t.csv: no target column 'label'; columns are: 'a', 'b', 'y'"),
     (lambda tmp: ["--data", write(tmp, "one.csv", "a,b,y\n1,2,cat\n3,4,cat\n5,6,cat\n")],
      "target column 'y' has a single class 'cat'"),
     (lambda tmp: ["--data", npz(tmp, "objects.npz", X=np.array([[1, "a"]], dtype=object), y=np.array([1]))],
@@ -182,7 +185,7 @@ def test_bad_training_input_is_one_line_and_exit_code_2(arguments, message, tmp_
 
 
 @pytest.mark.parametrize("csv, message", [
-    ("weight,size\n3.0,1\n", "columns do not match the model's: missing column\\(s\\) 'colour'; unexpected column"),
+    ("weight,size\n3.0,1\n", "missing column\\(s\\) 'colour' \\(the model expects"),   # (size: not used, a note)
     ("weight,colour\nheavy,black\n2.0,white\n3.0,black\n", "line 2, column 'weight': 'heavy' is not a number"),
 ])
 def test_bad_prediction_input(csv, message, saved_model, tmp_path, capsys):

@@ -261,4 +261,5 @@ def test_line_numbers_count_blank_lines_and_multiline_quoted_fields(tmp_path):
     (tmp_path / "lines.csv").write_text('a,note,y\n1,"fine",0\n\n2,"two\nlines",1\n\n3,"x",oops\n4,"y",1\n5,"z",0\n')
     refused(tmp_path, "--data", "lines.csv", message=r"lines.csv: line 7, column 'y': 'oops' is not a number")
     (tmp_path / "hole.csv").write_text('a,note,y\n1,"a\nb",0\n\n2,,1\n')
-    refused(tmp_path, "--data", "hole.csv", message=r"hole.csv: line 5, column 'note': empty or missing value")
+    refused(tmp_path, "--data", "hole.csv", "--missing", "refuse",
+            message=r"hole.csv: 1 missing cell in 1 of 2 rows: 'note' 1 \(line 5\)")

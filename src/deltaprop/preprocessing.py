@@ -10,6 +10,11 @@ usefully is left out (``dropped``):
   (and more than 10 of them): names, IDs, dates;
 * **too many categories** — more than MAX_CATEGORIES = 100 distinct values.
 
+Missing cells (NaN in a numeric column, ``""`` in a text one) follow a policy (:mod:`deltaprop.missing`):
+by default a numeric cell takes the column's training median and a 0/1 "was missing" indicator
+column follows the column, and a missing text cell is a category of its own — scikit-learn's
+``SimpleImputer(strategy="median", add_indicator=True)``.
+
 Targets: class labels become indices into ``class_names`` (the sorted distinct labels, kept as
 strings); regression targets are standardized the same way and predictions mapped back,
 y = y'·std + mean.
@@ -20,6 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import missing as missing_values
 from .errors import DataError, shorten
 
 MAX_CLASSES_FOR_AUTO = 50
@@ -57,20 +63,24 @@ def infer_task(target) -> str:
 
 
 def _as_strings(column) -> np.ndarray:
-    """Cells as strings; integer-valued numbers print without a trailing '.0'."""
+    """Cells as strings (a missing text cell as ""); integer-valued numbers print without a trailing '.0'."""
     if _is_text(column):
-        return column.astype(str).to_numpy()
+        values = column.to_numpy(dtype=object)
+        return np.array(["" if value is None or value != value else str(value) for value in values], dtype=object)
     values = column.to_numpy(dtype=np.float64)
     if np.all(values == np.round(values)):
         return np.array([str(int(v)) for v in values], dtype=object)
     return np.array([repr(float(v)) for v in values], dtype=object)
 
 
-def why_left_out(column) -> str | None:
-    """Why a text column is not one-hot encoded (an identifier, too many categories), or None."""
+def why_left_out(column, constant: bool = True) -> str | None:
+    """Why a column is left out (with ``constant``: the same value in every row; a text column like an identifier,
+    or with too many categories to one-hot encode), or None."""
+    if constant and len(column) > 1 and not missing_values.mask(column).any() and column.nunique() == 1:
+        return f"the same value in every training row ({column.iloc[0]!r})"
     if not _is_text(column):
         return None
-    n_rows, n_distinct = len(column), column.nunique()
+    n_rows, n_distinct = len(column), len(set(_as_strings(column)) - {missing_values.MISSING_CATEGORY})
     if n_distinct > IDENTIFIER_SHARE * n_rows and n_distinct > IDENTIFIER_MIN_VALUES:
         return f"{n_distinct} distinct values in {n_rows} rows, like an identifier"
     if n_distinct > MAX_CATEGORIES:
@@ -95,7 +105,8 @@ class Preprocessor:
     """
 
     def __init__(self, *, task, feature_columns, categories, mean, std, target_name=None, class_names=None,
-                 target_mean=0.0, target_std=1.0, dropped=None, source=""):
+                 target_mean=0.0, target_std=1.0, dropped=None, source="", missing="auto", medians=None,
+                 indicators=()):
         self.task = task
         self.feature_columns = list(feature_columns)
         self.categories = {name: list(values) for name, values in categories.items()}
@@ -107,15 +118,22 @@ class Preprocessor:
         self.target_std = float(target_std)
         self.dropped = dict(dropped or {})   # column name → why it is left out
         self.source = source
+        self.missing = missing                # the policy for missing cells (see deltaprop.missing)
+        self.medians = {name: float(value) for name, value in (medians or {}).items()}   # numeric column → median
+        self.indicators = list(indicators)    # numeric columns followed by a 0/1 "was missing" input
+        self.notes = []                       # what fit found and did (missing cells imputed …), for the user
 
     # --------------------------------------------------------------- learning
     @classmethod
     def fit(cls, features, target, task: str = "auto", source: str = "", *, drop=(), keep=(),
-            lines=None) -> "Preprocessor":
+            lines=None, missing: str = "auto", drop_constant: bool = True) -> "Preprocessor":
         """Learn encodings and statistics from the training rows (a DataFrame and a Series).
 
         ``drop`` names columns to leave out; ``keep`` names text columns to one-hot encode even
         when they look like identifiers. ``lines`` gives each row's line in the file, for messages.
+        ``missing`` is the policy for missing cells: "auto", "impute", "drop" or "refuse" (see
+        :mod:`deltaprop.missing`); what was imputed is said in ``notes``. ``drop_constant`` leaves out columns
+        that hold one value in every training row (not for images, whose pixels keep their places).
         """
         if task == "auto":
             task = infer_task(target)
@@ -129,16 +147,25 @@ class Preprocessor:
                                 f"are: {shorten(columns, 12)}")
         dropped = {name: "--drop" for name in drop}
         for name in columns:
-            reason = None if name in keep or name in dropped else why_left_out(features[name])
+            reason = None if name in keep or name in dropped else why_left_out(features[name], drop_constant)
             if reason:
                 dropped[name] = reason
         kept = [name for name in columns if name not in dropped]
         if not kept:
             raise DataError(f"{source or 'data'}: no feature column left to train on (left out: "
                             f"{shorten(dropped)}; use --keep to one-hot encode one)")
+        found = missing_values.count(features, kept)
+        missing_values.check_policy(found, len(features), missing, source, lines)
+        numeric = [name for name in kept if not _is_text(features[name])]
         categories = {name: sorted(set(_as_strings(features[name]))) for name in kept if _is_text(features[name])}
         self = cls(task=task, feature_columns=kept, categories=categories, mean=[], std=[],
-                   target_name=None if target.name is None else str(target.name), dropped=dropped, source=source)
+                   target_name=None if target.name is None else str(target.name), dropped=dropped, source=source,
+                   missing=missing, medians=missing_values.medians(features, numeric),
+                   indicators=[name for name in numeric if name in found])
+        if found:
+            self.notes.append(f"the training rows have {missing_values.describe(found, len(features), lines)}; "
+                              "imputed: numbers with their column's training median and a 0/1 'missing' input, text "
+                              "as a category of its own")
         encoded = self._encode(features, source, lines)
         self.mean, std = _mean_and_std(encoded)
         self.std = np.where(std > 0, std, 1.0)
@@ -167,6 +194,20 @@ class Preprocessor:
     def n_inputs(self) -> int:
         return len(self.mean)
 
+    def input_names(self) -> list:
+        """The name of each input of the network, in order: ``colour=red``, ``weight``, ``weight (missing)``."""
+        names = []
+        for column in self.feature_columns:
+            if column in self.categories:
+                names += [f"{column}={category or '(missing)'}" for category in self.categories[column]]
+            else:
+                names += [column] + ([f"{column} (missing)"] if column in self.indicators else [])
+        return names
+
+    def missing_cells(self, features) -> dict:
+        """``{column: row positions}`` of the missing cells of ``features`` in the columns the model uses."""
+        return missing_values.count(features.rename(columns=str), self.feature_columns)
+
     @property
     def n_outputs(self) -> int:
         return len(self.class_names) if self.task == "classification" else 1
@@ -184,27 +225,31 @@ class Preprocessor:
                 blocks.append(one_hot)
             else:
                 if _is_text(column):
-                    row = int(np.argmax([not _is_number(cell) for cell in column]))
+                    row = int(np.argmax([not _is_number(cell) and cell != "" for cell in column]))
                     raise DataError(f"{source or 'data'}: {_where(lines, row)}, column {name!r}: "
                                     f"{column.iloc[row]!r} is not a number (the model was trained on numbers in "
                                     "this column)")
-                blocks.append(column.to_numpy(dtype=np.float64)[:, None])
+                values = column.to_numpy(dtype=np.float64)
+                if name in self.medians:
+                    values, was_missing = missing_values.fill(values, self.medians[name])
+                elif np.isnan(values).any():     # a model file written before missing values were imputed
+                    raise DataError(f"{source or 'data'}: {_where(lines, int(np.argmax(np.isnan(values))))}, column "
+                                    f"{name!r}: a missing value, which this model cannot fill in")
+                blocks.append(values[:, None])
+                if name in self.indicators:
+                    blocks.append(was_missing[:, None])
         return np.hstack(blocks) if blocks else np.empty((len(features), 0))
 
-    def check_columns(self, features, source: str = "") -> None:
-        """The table must hold every feature column the model uses (left-out and target columns may be there)."""
+    def check_columns(self, features, source: str = "") -> list:
+        """The table must hold every feature column the model uses; returns the columns it does not know (not
+        features, not left out, not the target: an ID column), which are not used."""
         columns = [str(c) for c in features.columns]
-        missing = [c for c in self.feature_columns if c not in columns]
+        absent = [c for c in self.feature_columns if c not in columns]
+        if absent:
+            raise DataError(f"{source or 'data'}: missing column(s) {shorten(absent)} (the model expects "
+                            f"{shorten(self.feature_columns, 8)})")
         known = set(self.feature_columns) | set(self.dropped) | {self.target_name}
-        extra = [c for c in columns if c not in known]
-        if missing or extra:
-            problems = []
-            if missing:
-                problems.append(f"missing column(s) {shorten(missing)}")
-            if extra:
-                problems.append(f"unexpected column(s) {shorten(extra)}")
-            raise DataError(f"{source or 'data'}: columns do not match the model's: {'; '.join(problems)} "
-                            f"(the model expects {shorten(self.feature_columns, 8, False)})")
+        return [c for c in columns if c not in known]
 
     def transform(self, features, source: str = "", lines=None) -> np.ndarray:
         """The standardized input matrix for a table with the training columns (the target and
@@ -250,6 +295,7 @@ class Preprocessor:
             "mean": [float(v) for v in self.mean], "std": [float(v) for v in self.std],
             "target_name": self.target_name, "class_names": self.class_names,
             "target_mean": self.target_mean, "target_std": self.target_std, "dropped": self.dropped,
+            "missing": self.missing, "medians": self.medians, "indicators": self.indicators,
         }
 
     @classmethod
@@ -259,7 +305,7 @@ class Preprocessor:
             raise ValueError(f"preprocessing must be an object, got {type(config).__name__}")
         fields = {"task": str, "feature_columns": list, "categories": dict, "mean": list, "std": list,
                   "target_name": (str, type(None)), "class_names": (list, type(None)), "target_mean": (int, float),
-                  "target_std": (int, float), "dropped": dict}
+                  "target_std": (int, float), "dropped": dict, "missing": str, "medians": dict, "indicators": list}
         unknown = set(config) - set(fields)
         if unknown:
             raise ValueError(f"preprocessing has unknown field(s) {sorted(unknown)}")
@@ -281,7 +327,15 @@ class Preprocessor:
             raise ValueError(f"preprocessing: {exc}") from None
         if self.task not in ("classification", "regression"):
             raise ValueError(f"preprocessing task must be classification or regression, got {self.task!r}")
-        width = sum(len(self.categories[c]) if c in self.categories else 1 for c in self.feature_columns)
+        numeric = [c for c in self.feature_columns if c not in self.categories]
+        if self.missing not in missing_values.POLICIES:
+            raise ValueError(f"preprocessing missing must be one of {', '.join(missing_values.POLICIES)}")
+        if not set(self.medians) <= set(numeric) or not all(np.isfinite(v) for v in self.medians.values()):
+            raise ValueError("preprocessing medians must be finite numbers of numeric feature columns")
+        if not set(self.indicators) <= set(self.medians) or len(set(self.indicators)) != len(self.indicators):
+            raise ValueError("preprocessing indicators must name numeric feature columns with a median, once each")
+        width = sum(len(self.categories[c]) if c in self.categories else 1 + (c in self.indicators)
+                    for c in self.feature_columns)
         if self.mean.shape != (width,) or self.std.shape != (width,):
             raise ValueError(f"preprocessing mean/std must have {width} values, one per encoded input")
         tiny = np.finfo(np.float64).tiny    # a subnormal scale (1e-320) turns every input into ±inf

@@ -8,7 +8,7 @@ import numpy as np
 
 from .._files import atomic_path
 from ..errors import InputError
-from .notes import say
+from .notes import note, say
 from .tables import print_table
 
 
@@ -84,25 +84,81 @@ def _load_model(path: str):
     return checkpoint
 
 
+def _reading(args, info) -> dict:
+    """How to read a CSV as the model's training run read it: its header mode and decimal mark (the command's own
+    --no-header wins)."""
+    header = False if getattr(args, "no_header", False) else \
+        True if info.get("header") else False if info.get("no_header") else None
+    decimal = info.get("decimal", "auto")
+    return {"header": header, "decimal": None if decimal == "auto" else decimal}
+
+
 def _rows(args, checkpoint):
     """The table to use and the rows of it (all, or the held-out test rows of the training run)."""
     from .. import datasets
 
-    info = checkpoint.info
+    info, pre = checkpoint.info, checkpoint.model.preprocessing
     if args.data in datasets.BUILTIN:
         table = datasets.load(args.data)
     else:
         target = getattr(args, "target", None) or info.get("target")
-        table = datasets.load(args.data, target, header=not (args.no_header or info.get("no_header", False)))
+        table = datasets.load(args.data, target, **_reading(args, info))
     if args.split == "test":
         if info.get("data") != args.data:
             raise InputError(f"--split test replays the training run's split, but the model was trained on "
                              f"{info.get('data')!r}, not {args.data!r}")
+        _check_same_rows(table, info, args.data)
+        if pre.missing == "drop":      # the run split the table after leaving out its incomplete rows
+            table, _ = datasets.complete_rows(table, [c for c, why in pre.dropped.items() if why == "--drop"])
         _, test = datasets.held_out_rows(table, test_split=info.get("test_split"),
-                                         task=info.get("task", checkpoint.model.preprocessing.task),
-                                         seed=info.get("seed", 0))
+                                         task=info.get("task", pre.task), seed=info.get("seed", 0))
         table = table.subset(test)
+    for text in table.notes:
+        note(text)
     return table
+
+
+def _check_same_rows(table, info: dict, data: str) -> None:
+    """--split test finds the run's test rows again only in the very rows the run split: the model file keeps a
+    digest of them; other data (more rows, the rows reordered, other values) is refused, saying which."""
+    if "digest" not in info or not hasattr(table, "digest"):
+        return
+    now = table.digest()
+    if now["digest"] == info["digest"]:
+        return
+    if now["rows"] != info.get("rows"):
+        what = f"it has {now['rows']:,} rows where the run split {info.get('rows'):,}"
+    elif now["digest_any_order"] == info.get("digest_any_order"):
+        what = "it holds the same rows in another order"
+    else:
+        what = "other values in its rows"
+    raise InputError(f"--split test: {data} is not the data the model's run split ({what}), so its test rows would "
+                     "not be the run's; evaluate every row without --split, or give the data as it was")
+
+
+def _missing_cells(pre, table, rows_kept: bool = False):
+    """Apply the model's policy for missing cells to ``table``: refuse (saying where), leave out incomplete rows
+    (evaluate; ``rows_kept`` for predict, which writes no prediction for them), or say what will be imputed.
+    Returns the table and the mask of incomplete rows (for predict)."""
+    from .. import missing as missing_values
+    from ..errors import DataError
+
+    found = pre.missing_cells(table.features)
+    incomplete = missing_values.incomplete(table.features.rename(columns=str), pre.feature_columns)
+    if not found:
+        return table, incomplete
+    described = missing_values.describe(found, len(table.features), table.lines)
+    if pre.missing == "refuse":
+        raise DataError(f"{table.source or table.name}: {described}; the model was trained with --missing refuse")
+    if pre.missing == "drop":
+        if rows_kept:
+            note(f"{described}; those rows get no prediction (the model was trained with --missing drop)")
+            return table, incomplete
+        note(f"{described}; those rows are left out (the model was trained with --missing drop)")
+        return table.subset(np.flatnonzero(~incomplete)), incomplete[~incomplete]
+    note(f"{described}; imputed as in training (numbers: the training median; text: the missing category, or zeros "
+         "where training had none)")
+    return table, np.zeros(len(incomplete), dtype=bool)
 
 
 def _notice_unseen(pre, table) -> None:
@@ -126,6 +182,8 @@ def evaluate(args) -> int:
     checkpoint = _load_model(args.model)
     model, pre = checkpoint.model, checkpoint.model.preprocessing
     table = _rows(args, checkpoint)
+    _unknown_columns(pre, table)
+    table, _ = _missing_cells(pre, table)
     X = model_input(model, pre.transform(table.features, table.source, table.lines))
     y = pre.encode_target(table.target, table.source, table.lines)
     _notice_unseen(pre, table)
@@ -136,58 +194,96 @@ def evaluate(args) -> int:
 
 
 def predict(args) -> int:
+    """Predictions for every row of ``--data`` (a row the model cannot predict — a missing cell under --missing
+    drop — gets an empty one), written to ``--out`` (``-``: standard output, the notes then on stderr)."""
     import pandas as pd
 
+    from .. import datasets
     from ..layers import Softmax
+    from . import notes
 
-    if os.path.isdir(args.out):
+    to_stdout = args.out == "-"
+    if to_stdout:
+        notes.TO_STDERR = True
+    elif os.path.isdir(args.out):
         raise InputError(f"--out {args.out}: is a folder; give a CSV file name")
-    refuse_overwriting_inputs("--out", args.out, model_file=args.model, data_file=args.data)
+    else:
+        refuse_overwriting_inputs("--out", args.out, model_file=args.model, data_file=args.data)
     checkpoint = _load_model(args.model)
     model, pre = checkpoint.model, checkpoint.model.preprocessing
-    from .. import datasets
-
     if args.split == "test" or args.data in datasets.BUILTIN:
         table = _rows(args, checkpoint)
     elif args.data.lower().endswith(".npz"):
         table = datasets.load(args.data)
     else:
-        table = _features_only(args.data, pre, header=not (args.no_header or checkpoint.info.get("no_header", False)))
-    X = model_input(model, pre.transform(table.features, table.source, table.lines))
+        table = _features_only(args.data, pre, **_reading(args, checkpoint.info))
+    ids = None
+    if args.id is not None:
+        from ..datasets.files import column_named
+
+        ids = table.features[column_named(args.id, table.features.columns, f"--id: {table.source or args.data}")]
+    _unknown_columns(pre, table, keep=args.id)
+    table, skipped = _missing_cells(pre, table, rows_kept=True)
+    rows = np.flatnonzero(~skipped)
+    X = model_input(model, pre.transform(table.features.iloc[rows], table.source,
+                                         None if table.lines is None else table.lines[rows]))
     _notice_unseen(pre, table)
-    output = model.predict(X).astype(np.float64)
-    frame = pd.DataFrame()
+    output = model.predict(X).astype(np.float64) if len(rows) else np.empty((0, pre.n_outputs))
+    frame = pd.DataFrame(index=range(len(table.features)))
+    if ids is not None:
+        frame[ids.name] = ids.to_numpy()
     if pre.task == "classification":
-        frame["prediction"] = np.asarray(pre.class_names, dtype=object)[output.argmax(axis=1)]
-        probabilities = Softmax().forward(output)
+        labels = np.full(len(frame), None, dtype=object)
+        labels[rows] = np.asarray(pre.class_names, dtype=object)[output.argmax(axis=1)]
+        frame["prediction"] = labels
+        probabilities = np.full((len(frame), len(pre.class_names)), np.nan)
+        probabilities[rows] = Softmax().forward(output)
         for index, name in enumerate(pre.class_names):
             frame[f"probability_{name}"] = probabilities[:, index]
     else:
-        frame["prediction"] = pre.decode_output(output)
+        values = np.full(len(frame), np.nan)
+        values[rows] = pre.decode_output(output)
+        frame["prediction"] = values
     if len(table.target) == len(frame):  # labelled rows: keep the true target next to the prediction
         frame[pre.target_name or "target"] = table.target.to_numpy()
+    if to_stdout:
+        frame.to_csv(sys.stdout, index=False)
+        return 0
     try:
         with atomic_path(args.out) as temporary:
             frame.to_csv(temporary, index=False)
     except OSError as exc:
         raise OSError(exc.errno, f"cannot write {args.out}: {exc.strerror}") from None
-    print(f"wrote {len(frame)} predictions to {args.out}")
+    print(f"wrote {len(frame)} prediction{'s' if len(frame) != 1 else ''} to {args.out}")
     return 0
 
 
-def _features_only(path: str, pre, header: bool = True):
+def _unknown_columns(pre, table, keep=None) -> None:
+    """Columns the model does not know (an ID column …) are not used: said in a note."""
+    unknown = [c for c in pre.check_columns(table.features, table.source) if c != keep]
+    if unknown:
+        from ..errors import shorten
+
+        note(f"column{'s' if len(unknown) > 1 else ''} {shorten(unknown, 4)} not used: the model was not trained "
+             "on them" + (" (--id COL copies one into the predictions)" if keep is None else ""))
+
+
+def _features_only(path: str, pre, header=None, decimal=None):
     """A CSV for prediction: the model's feature columns, and the target column if it is there."""
     import pandas as pd
 
     from ..datasets.csvfile import read_csv
     from ..datasets.table import Table
 
-    data = read_csv(path, header=header)
+    data = read_csv(path, header=header, decimal=decimal)
     frame = data.frame
     target = frame[pre.target_name] if pre.target_name in frame.columns else None
     features = frame.drop(columns=[pre.target_name]) if target is not None else frame
-    return Table(os.path.basename(path), features, target if target is not None else pd.Series(dtype=object),
-                 pre.task, source=path, lines=data.lines, notes=data.notes)
+    table = Table(os.path.basename(path), features, target if target is not None else pd.Series(dtype=object),
+                  pre.task, source=path, lines=data.lines, notes=data.notes)
+    for text in table.notes:
+        note(text)
+    return table
 
 
 def export(args) -> int:

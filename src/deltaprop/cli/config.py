@@ -39,6 +39,9 @@ SETTINGS = {
     "drop": ((list,), []),
     "keep": ((list,), []),
     "no_header": ((bool,), False),
+    "header": ((bool,), False),
+    "decimal": ((str,), "auto"),
+    "missing": ((str,), "auto"),
     "diagnose": ((bool,), False),
     "conv": ((str, type(None)), None),
     "input_shape": ((str, type(None)), None),
@@ -51,6 +54,8 @@ CHOICES = {
     "normalization": ("none", "batchnorm", "layernorm"),
     "dtype": ("float32", "float64"),
     "pool": ("none", "max", "avg"),
+    "decimal": ("auto", "point", "comma"),
+    "missing": ("auto", "impute", "drop", "refuse"),
 }
 DEFAULTS = {name: default for name, (_, default) in SETTINGS.items()}
 TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", list: "a list", bool: "true or false",

@@ -8,11 +8,13 @@ from ..errors import terminal_safe
 MAX_SHOWN = 5
 #: True in the ranks of a distributed run other than rank 0, which alone speaks
 SILENT = False
+#: True while standard output carries data (predict --out -): notes go to stderr
+TO_STDERR = False
 
 
 def say(text: str) -> None:
     """A line for the user on stdout, with anything a terminal would obey (names from files) escaped."""
-    print(terminal_safe(text), flush=True)
+    print(terminal_safe(text), flush=True, file=sys.stderr if TO_STDERR else sys.stdout)
 
 
 def note(text: str) -> None:

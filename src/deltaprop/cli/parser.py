@@ -49,6 +49,14 @@ def _train_options(parser) -> None:
     add("--target", help="the CSV's target column [the last column]")
     add("--task", choices=["auto", "classification", "regression"], help="[auto: from the target column]")
     add("--no-header", action="store_true", help="the CSV has no header row: columns are named column1, column2, …")
+    add("--header", action="store_true", help="line 1 of the CSV is its header, even if it holds numbers [decided "
+        "from line 1]")
+    add("--decimal", choices=["auto", "point", "comma"], help="the decimal mark of numbers written with separators "
+        "(57,690 or 3,14) [auto: from the cells; a comma in semicolon and tab files]")
+    add("--missing", choices=["auto", "impute", "drop", "refuse"],
+        help="missing cells (empty, NA, #N/A, …): impute (the training median and a missing indicator; text: a "
+             "category of its own), drop (leave out incomplete rows), refuse [auto: impute columns missing at most "
+             "half their cells, refuse others]")
     add("--drop", type=_column_list, action="extend", metavar="COL[,COL]",
         help="leave these feature columns out")
     add("--keep", type=_column_list, action="extend", metavar="COL[,COL]",
@@ -118,7 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("predict", "predictions of a saved model, written to a CSV", commands.predict, epilog=EXIT_CODES)
     p.add_argument("model", help="a model.safetensors file written by 'deltaprop train'")
     p.add_argument("--data", required=True, help="a built-in dataset name or a .csv/.csv.gz/.npz file")
-    p.add_argument("--out", default="predictions.csv", help="output CSV [predictions.csv]")
+    p.add_argument("--out", default="predictions.csv", help="output CSV, or - for standard output [predictions.csv]")
+    p.add_argument("--id", metavar="COL", help="a column of the data (an identifier) to copy into the predictions")
     p.add_argument("--no-header", action="store_true", help="the CSV has no header row [as in training]")
     p.add_argument("--split", choices=["all", "test"], default="all",
                    help="'test': only the rows the model's training run held out")

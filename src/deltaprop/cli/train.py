@@ -12,7 +12,7 @@ import sys
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, shorten
 from ..training.callbacks import TerminateOnNaN
 from . import config as run_config
 from .notes import note, say, unseen_notice, warn
@@ -120,15 +120,30 @@ def default_loss(task: str, loss: str) -> str:
     return loss
 
 
-def load_table(data: str, target, no_header: bool):
+def header_mode(settings: dict):
+    """True (--header), False (--no-header) or None (decide from line 1)."""
+    return True if settings.get("header") else False if settings.get("no_header") else None
+
+
+def decimal_mark(settings: dict):
+    decimal = settings.get("decimal", "auto")
+    return None if decimal == "auto" else decimal
+
+
+def load_table(settings: dict, say_notes: bool = True):
+    """The table the settings name, read as they say (header, decimal mark), its notes said."""
     from .. import datasets
 
-    if data in datasets.BUILTIN and (target is not None or no_header):
-        raise InputError(f"--{'target' if target is not None else 'no-header'} applies to CSV files, not to the "
-                         f"built-in dataset {data!r}")
-    table = datasets.load(data, target, header=not no_header)
-    for text in table.notes:
-        note(text)
+    data, target = settings["data"], settings["target"]
+    csv_only = [name for name, given in (("target", target is not None), ("no-header", settings.get("no_header")),
+                                         ("header", settings.get("header")),
+                                         ("decimal", settings.get("decimal", "auto") != "auto")) if given]
+    if data in datasets.BUILTIN and csv_only:
+        raise InputError(f"--{csv_only[0]} applies to CSV files, not to the built-in dataset {data!r}")
+    table = datasets.load(data, target, header=header_mode(settings), decimal=decimal_mark(settings))
+    if say_notes:
+        for text in table.notes:
+            note(text)
     return table
 
 
@@ -187,18 +202,54 @@ def describe_data(table, split, n_val: int) -> list:
 
 
 def data_notices(table, split) -> None:
+    import shlex
+
     pre = split.preprocessor
+    for text in pre.notes:
+        note(text)
     for column, reason in pre.dropped.items():
         if reason == "--drop":
             note(f"column {column!r} left out (--drop)")
+        elif reason.startswith("the same value"):
+            note(f"column {column!r} left out: {reason}")
         else:
-            note(f"column {column!r} left out: {reason} (--keep {column} to one-hot encode it)")
-    if pre.task == "classification" and len(pre.class_names) > len(split.X_train) / 2:
-        warn(f"{len(pre.class_names)} classes for {len(split.X_train)} training rows: most classes have one or two "
-             "rows; if the target is a quantity, use --task regression")
+            note(f"column {column!r} left out: {reason} (--keep {shlex.quote(column)} to one-hot encode it)")
+    for column in [] if hasattr(table, "X") else counting_columns(split.train_table.features, pre):
+        note(f"column {column!r} holds distinct whole numbers counting up, like a row number or an identifier; if it "
+             f"is one, leave it out with --drop {shlex.quote(column)}")
+    if pre.task == "classification":
+        if len(pre.class_names) > len(split.X_train) / 2:
+            warn(f"{len(pre.class_names)} classes for {len(split.X_train)} training rows: most classes have one or "
+                 "two rows; if the target is a quantity, use --task regression")
+        else:
+            labels, counts = np.unique(pre.encode_target(table.target, table.source, table.lines), return_counts=True)
+            single = [pre.class_names[label] for label, n in zip(labels, counts) if n == 1]
+            if single:
+                warn(f"{plural(len(single), 'class')} with a single row ({shorten(single, 3)}): it cannot be both "
+                     "learned and tested; gather more rows of it, or leave it out")
     text = unseen_notice(pre, split.test_table.features, "test") if pre.categories else None
     if text:
         note(text)
+
+
+def counting_columns(features, pre) -> list:
+    """Numeric feature columns of distinct whole numbers that rise by one from row to row (a row number or an
+    identifier kept as a feature; trained on, it only tells the model where a row sits in the file)."""
+    found = []
+    for column in pre.feature_columns:
+        if column in pre.categories or column not in features:
+            continue
+        values = features[column].to_numpy(dtype=np.float64)
+        if len(values) > 10 and np.all(np.diff(values) == 1):
+            found.append(column)
+    return found
+
+
+def plural(count: int, word: str) -> str:
+    """``1 row``, ``3 rows``, ``1 class``, ``2 classes``."""
+    if count == 1:
+        return f"1 {word}"
+    return f"{count:,} {word}{'es' if word.endswith(('s', 'x', 'ch', 'sh')) else 's'}"
 
 
 def scores(model, X, y, loss: str, pre, prefix: str = "") -> list:
@@ -359,14 +410,26 @@ def train(args, replicas) -> int:
                     raise InputError(f"--out {args.out}: holds the data file {settings['data']} this run reads "
                                      "(replacing the run would delete it); move the data, or choose another --out")
             hidden = parse_layers(settings["layers"])
-            table = load_table(settings["data"], settings["target"], settings["no_header"])
+            table = load_table(settings)
+            identity = table.digest() if hasattr(table, "digest") else None   # for evaluate --split test
+            if settings["missing"] == "drop":
+                table, text = datasets.complete_rows(table, settings["drop"])
+                if text:
+                    note(text)
+            elif settings["missing"] == "refuse" and not hasattr(table, "X"):    # said before anything else
+                from .. import missing as missing_values
+
+                columns = [c for c in map(str, table.features.columns) if c not in settings["drop"]]
+                missing_values.check_policy(missing_values.count(table.features.rename(columns=str), columns),
+                                            table.n_samples, "refuse", table.source, table.lines)
             task = resolve_task(table, settings["task"])
             loss_name = default_loss(task, settings["loss"])
             train_rows, _ = test_rows(table, settings, task)
             settings = adapt(settings, len(train_rows))
         with replicas.together():
             split = datasets.split(table, test_split=settings["test_split"], task=task, seed=settings["seed"],
-                                   drop=settings["drop"], keep=settings["keep"], replicas=replicas)
+                                   drop=settings["drop"], keep=settings["keep"], replicas=replicas,
+                                   **({} if hasattr(table, "X") else {"missing": settings["missing"]}))
         with replicas.together():
             val_rows = validation_rows(split, settings)
             for line in describe_data(table, split, len(val_rows)):
@@ -375,7 +438,8 @@ def train(args, replicas) -> int:
             model, layout = build_model(settings, hidden, table, split)
             if folder is None:
                 folder = on_chief(replicas, lambda: RunFolder(args.out, table.name, args.overwrite))
-        return train_in(folder, args, replicas, settings, table, split, val_rows, model, layout, hidden, loss_name)
+        return train_in(folder, args, replicas, settings, table, split, val_rows, model, layout, hidden, loss_name,
+                        identity)
     finally:
         if chief and folder is not None:
             folder.release()
@@ -434,7 +498,8 @@ def check_training_memory(n_parameters: int, settings: dict, option: str) -> Non
                          f"{describe_bytes(available)} of memory available")
 
 
-def train_in(folder, args, replicas, settings, table, split, val_rows, model, layout, hidden, loss_name) -> int:
+def train_in(folder, args, replicas, settings, table, split, val_rows, model, layout, hidden, loss_name,
+             identity=None) -> int:
     """Train in the run's staging folder (backing up every epoch), then test the model and write the run."""
     import deltaprop as dp
 
@@ -500,8 +565,9 @@ def train_in(folder, args, replicas, settings, table, split, val_rows, model, la
                 rows += scores(model, split.X_test, split.y_test, loss_name, pre, prefix="test")
             print_table(["metric", "value"], rows)
             info = {"data": settings["data"], "target": settings["target"], "no_header": settings["no_header"],
+                    "header": settings["header"], "decimal": settings["decimal"],
                     "test_split": table.test_split if settings["test_split"] is None else settings["test_split"],
-                    "task": pre.task, "seed": settings["seed"], "loss": loss_name}
+                    "task": pre.task, "seed": settings["seed"], "loss": loss_name, **(identity or {})}
             written = write_run(folder, model, optimizer, history, settings, info, table.name, hidden, loss_name)
             if after_training is not None:
                 written += after_training(history)

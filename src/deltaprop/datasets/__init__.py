@@ -18,13 +18,15 @@ from . import synthetic
 from .builtin import BUILTIN, load_builtin, load_images, names
 from .files import load_csv, load_file, load_npz
 from .arrays import ArrayTable, is_npy_folder, load_npy_folder, split_arrays
-from .split import Split, held_out, held_out_rows, resolve_task, split
+from .split import Split, complete_rows, held_out, held_out_rows, resolve_task, split
 from .table import DataError, Table, from_arrays
 
 
-def load(name_or_path: str, target: str | None = None, header: bool = True) -> Table:
+def load(name_or_path: str, target: str | None = None, header: bool | None = None,
+         decimal: str | None = None) -> Table:
     """A built-in dataset by name, or a CSV/NPZ file by path (``target``: the CSV's target column;
-    ``header=False`` for a CSV without a header row)."""
+    ``header``: True or False for a CSV with or without a header row, None to decide from line 1;
+    ``decimal``: "point" or "comma" for formatted numbers, None to decide from the cells)."""
     if not isinstance(name_or_path, str):
         raise TypeError(f"name_or_path must be a dataset name or a file path, got {name_or_path!r}")
     if is_npy_folder(name_or_path):
@@ -39,7 +41,7 @@ def load(name_or_path: str, target: str | None = None, header: bool = True) -> T
     if not looks_like_path and not os.path.exists(name_or_path):
         raise DataError(f"unknown dataset {name_or_path!r}: not a built-in dataset ({', '.join(BUILTIN)}) "
                         "and no such file")
-    return load_file(name_or_path, target, header)
+    return load_file(name_or_path, target, header, decimal)
 
 
 def catalogue() -> list:
@@ -49,5 +51,5 @@ def catalogue() -> list:
 
 
 __all__ = ["load", "names", "catalogue", "Table", "DataError", "from_arrays", "split", "Split",
-           "held_out_rows", "held_out", "resolve_task", "load_csv", "load_npz", "load_file", "synthetic", "BUILTIN",
+           "held_out_rows", "held_out", "resolve_task", "complete_rows", "load_csv", "load_npz", "load_file", "synthetic", "BUILTIN",
            "ArrayTable", "load_npy_folder", "split_arrays", "load_images"]

@@ -5,7 +5,10 @@ structure is checked with Python's ``csv`` module (quoting, multi-line fields) b
 used: every row must have the header's number of fields (pandas would otherwise turn extra leading
 fields into a row index and drop them silently), a quoted field must be closed before the end of the
 file (one stray quote would otherwise swallow every line after it), the header must name every
-column once, and a first row of numbers is recognised as data, not a header. Line numbers in
+column once. Line 1 is the header unless it looks like data: a row mostly of numbers is refused
+(``--no-header`` reads it as data, ``--header`` as the header) — except when its numbers are a run of
+years above rows of other values (``Country Name, …, 1960, 1961, …``), which makes it a header, said
+in a note; ``--no-header`` on such a file is refused, so that a header row is never trained on. Line numbers in
 messages are the file's own: they count blank lines and the lines inside quoted fields. Lines end
 at ``\\n``, ``\\r\\n`` or ``\\r`` only, as in pandas: U+2028, U+0085 or a form feed inside a cell is
 part of the cell. Values are typed by :mod:`.columns`.
@@ -54,6 +57,7 @@ class CsvData:
     frame: pd.DataFrame
     lines: np.ndarray               # the file's line number of each row (1 = the first line)
     notes: list = field(default_factory=list)  # what was inferred, for the user (delimiter, …)
+    missing: dict = field(default_factory=dict)  # column → positions of its missing cells (NaN, or "" for text)
 
 
 def check_regular_file(path: str, what: str = "data file") -> None:
@@ -202,14 +206,56 @@ def _looks_numeric(cell: str) -> bool:
     return True
 
 
-def _header(fields: list, path: str, has_header: bool) -> list:
-    if not has_header:
-        return [f"column{i + 1}" for i in range(len(fields))]
+#: years a header may name (a table of one column per year: Country Name, …, 1960, 1961, …)
+YEARS = (1000, 2999)
+
+
+def _year_run(cells: list) -> list | None:
+    """The first row's numbers when they are 2 or more whole years rising by one constant step (1960, 1961, …)."""
+    numbers = [float(cell) for cell in cells if _looks_numeric(cell)]
+    if len(numbers) < 2 or not all(n == int(n) and YEARS[0] <= n <= YEARS[1] for n in numbers):
+        return None
+    steps = {b - a for a, b in zip(numbers, numbers[1:])}
+    return [int(n) for n in numbers] if len(steps) == 1 and 0 < steps.pop() <= 10 else None
+
+
+def _header_evidence(first: list, below: list) -> str | None:
+    """Why line 1 is a header although it holds numbers, or None: its numbers are a run of years above rows
+    that are not (the header of a table of one column per year), and its text cells are distinct names."""
+    years = _year_run(first)
+    if years is None:
+        return None
+    texts = [cell.strip() for cell in first if not _looks_numeric(cell)]
+    if len(set(texts)) != len(texts):
+        return None
+    for row in below[:5]:
+        if _year_run([row[i] for i, cell in enumerate(first) if _looks_numeric(cell)]) == years:
+            return None    # the rows below count the same years: line 1 is data like them
+    return f"its numbers {years[0]} … {years[-1]} are a run of years above rows of other values"
+
+
+def _header(first: list, below: list, path: str, header: bool | None, notes: list) -> bool:
+    """Whether line 1 is the header: forced by ``header`` (True: --header, False: --no-header) or decided from
+    the evidence (see the module docstring); a first row of numbers without that evidence is refused."""
+    evidence = _header_evidence(first, below)
+    if header is False:
+        if evidence:
+            raise DataError(f"{path}: --no-header, but line 1 looks like a header ({evidence}); training on it would "
+                            "put the header into the data: use --header")
+        return False
+    if header is None:
+        numeric = [cell.strip() for cell in first if _looks_numeric(cell)]
+        if evidence:
+            notes.append(f"line 1 read as the header: {evidence} (--no-header to read it as data)")
+        elif len(numeric) > len(first) / 2:
+            raise DataError(f"{path}: line 1 looks like data, not a header ({len(numeric)} of {len(first)} cells are "
+                            f"numbers: {shorten(numeric, 3)}): add a header row of column names, or use --no-header "
+                            "(or --header if it is one)")
+    return True
+
+
+def _names(fields: list, path: str) -> list:
     names = [name.strip() for name in fields]
-    numeric = [name for name in names if _looks_numeric(name)]
-    if len(numeric) > len(names) / 2:
-        raise DataError(f"{path}: line 1 looks like data, not a header ({len(numeric)} of {len(names)} cells are "
-                        f"numbers: {shorten(numeric, 3)}): add a header row of column names, or use --no-header")
     for index, name in enumerate(names):
         if not name:
             raise DataError(f"{path}: line 1: the header cell of column {index + 1} is empty; name every column")
@@ -222,8 +268,13 @@ def _header(fields: list, path: str, has_header: bool) -> list:
     return names
 
 
-def read_csv(path: str, header: bool = True) -> CsvData:
-    """The file's columns and the line number of each row; see the module docstring for what is checked."""
+def read_csv(path: str, header: bool | None = None, decimal: str | None = None) -> CsvData:
+    """The file's columns and the line number of each row; see the module docstring for what is checked.
+
+    ``header``: None decides whether line 1 names the columns, True says it does (``--header``), False that it
+    is data (``--no-header``: columns named column1, column2 …). ``decimal``: the decimal mark of formatted
+    numbers, "point" or "comma" (None: from the cells; see :mod:`.columns`).
+    """
     budget = available_memory() // MEMORY_SHARE
     lines = Lines(path, max_line=budget)
     try:
@@ -232,17 +283,25 @@ def read_csv(path: str, header: bool = True) -> CsvData:
             raise DataError(f"{path}: the file is empty (expected a header row and data rows)")
         delimiter = sniff_delimiter(sample, path)
         replay = _Replay(sample, lines)
-        names, rows, row_lines = _read_rows(replay, delimiter, header, path, budget)
+        first_line, first, rows, row_lines = _read_rows(replay, delimiter, path, budget)
     finally:
         lines.close()
     notes = []
     if delimiter != ",":
         notes.append(f"{os.path.basename(path)} is {DELIMITERS.get(delimiter, delimiter)}-separated")
+    if _header(first, rows, path, header, notes):
+        names = _names(first, path)
+        if not rows:
+            raise DataError(f"{path}: has a header row but no data rows")
+    else:
+        names = [f"column{i + 1}" for i in range(len(first))]
+        rows, row_lines = [first] + rows, [first_line] + row_lines
     row_lines = np.asarray(row_lines, dtype=np.int64)
-    decimal_comma = delimiter not in (",", WHITESPACE)
-    columns = type_columns(names, rows, row_lines, path, decimal_comma, notes)
+    if decimal is None and delimiter == ",":
+        decimal = "point"          # a comma inside a number of a comma-separated file separates thousands
+    columns = type_columns(names, rows, row_lines, path, decimal, notes)
     del rows
-    return CsvData(pd.DataFrame(columns, columns=names), row_lines, notes)
+    return CsvData(pd.DataFrame(columns.values, columns=names), row_lines, notes, columns.missing)
 
 
 class _Replay:
@@ -263,20 +322,20 @@ class _Replay:
         return line
 
 
-def _read_rows(lines, delimiter: str, header: bool, path: str, budget: int):
-    """(column names, rows of cell strings, the line of each row), refusing a table larger than ``budget`` bytes."""
+def _read_rows(lines, delimiter: str, path: str, budget: int):
+    """(line 1's number and fields, the other rows of cell strings, the line of each), every row with line 1's
+    number of fields, refusing a table larger than ``budget`` bytes."""
     records = _records(lines, delimiter, path)
     try:
         first_line, first = next(records)
     except StopIteration:
         raise DataError(f"{path}: the file is empty (expected a header row and data rows)") from None
-    names = _header(first, path, header)
-    rows, row_lines = ([], []) if header else ([first], [first_line])
+    rows, row_lines = [], []
     size = 0
     for line, fields in records:
-        if len(fields) != len(names):
+        if len(fields) != len(first):
             raise DataError(f"{path}: line {line} has {len(fields)} field{'s' if len(fields) != 1 else ''} but the "
-                            f"header has {len(names)}")
+                            f"header has {len(first)}")
         rows.append(fields)
         row_lines.append(line)
         size += 64 + sum(map(len, fields)) + CELL_OVERHEAD * len(fields)
@@ -284,6 +343,4 @@ def _read_rows(lines, delimiter: str, header: bool, path: str, budget: int):
             raise DataError(f"{path}: too large to read into memory: by line {line} the table takes more than "
                             f"{describe_bytes(budget)}, a third of the memory available; put the data in a folder "
                             "of .npy files (X.npy, y.npy), which deltaprop reads in chunks")
-    if not rows:
-        raise DataError(f"{path}: has a header row but no data rows")
-    return names, rows, row_lines
+    return first_line, first, rows, row_lines

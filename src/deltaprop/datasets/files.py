@@ -11,6 +11,7 @@ import os
 
 import numpy as np
 
+from .. import missing as missing_values
 from ..errors import shorten
 from . import npyfile
 from .csvfile import read_csv
@@ -19,20 +20,44 @@ from .table import DataError, Table, from_arrays
 CSV_EXTENSIONS = (".csv", ".txt", ".tsv", ".tab", ".dat", "")
 
 
-def load_csv(path: str, target: str | None, header: bool = True) -> Table:
-    """Features and target from a CSV file; the target column is ``target`` (default: the last column)."""
-    data = read_csv(path, header=header)
+def load_csv(path: str, target: str | None, header: bool | None = None, decimal: str | None = None) -> Table:
+    """Features and target from a CSV file; the target column is ``target`` (default: the last column).
+
+    Rows whose target is missing are left out, said in a note (they can be neither trained nor tested on).
+    ``header`` and ``decimal``: see :func:`.csvfile.read_csv`.
+    """
+    data = read_csv(path, header=header, decimal=decimal)
     frame = data.frame
     if frame.shape[1] < 2:
         raise DataError(f"{path}: needs at least one feature column and a target column, "
                         f"found {frame.shape[1]} column(s)")
     if target is None:
         target = str(frame.columns[-1])
-    if target not in frame.columns:
-        raise DataError(f"{path}: no target column {target!r}; columns are: {shorten(frame.columns, 12, False)}")
+    target = column_named(target, frame.columns, path)
+    notes = list(data.notes)
+    lines = data.lines
+    unlabelled = data.missing.get(target)
+    if unlabelled is not None and len(unlabelled):
+        notes.append(f"{len(unlabelled):,} row{'s' if len(unlabelled) != 1 else ''} without a target value left out "
+                     f"({missing_values.where(unlabelled, lines)})")
+        keep = np.setdiff1d(np.arange(len(frame)), unlabelled)
+        frame, lines = frame.iloc[keep].reset_index(drop=True), lines[keep]
     name = _stem(path)
-    return Table(name, frame.drop(columns=[target]), frame[target], task="auto", source=path, lines=data.lines,
-                 notes=data.notes)
+    return Table(name, frame.drop(columns=[target]), frame[target], task="auto", source=path, lines=lines,
+                 notes=notes)
+
+
+def column_named(name: str, columns, path: str) -> str:
+    """The column ``name`` names: exactly, or once any quotes the user typed around it are set aside (a header
+    cell ``'vote'`` is found by ``--target vote``); otherwise a DataError listing the columns unambiguously."""
+    columns = [str(c) for c in columns]
+    if name in columns:
+        return name
+    bare = name.strip("'\"")
+    matches = [c for c in columns if c.strip("'\"") == bare]
+    if len(matches) == 1:
+        return matches[0]
+    raise DataError(f"{path}: no target column {name!r}; columns are: {shorten(columns, 12)}")
 
 
 def _stem(path: str) -> str:
@@ -68,7 +93,7 @@ def load_npz(path: str) -> Table:
     return from_arrays(_stem(path), X.astype(np.float64), y, "auto", source=path)
 
 
-def load_file(path: str, target: str | None = None, header: bool = True) -> Table:
+def load_file(path: str, target: str | None = None, header: bool | None = None, decimal: str | None = None) -> Table:
     """A CSV (possibly gzipped) or NPZ file, chosen by its extension."""
     lower = path.lower()
     extension = os.path.splitext(lower[:-3] if lower.endswith(".gz") else lower)[1]
@@ -77,5 +102,5 @@ def load_file(path: str, target: str | None = None, header: bool = True) -> Tabl
             raise DataError(f"{path}: --target applies to CSV files; an NPZ's target is its array 'y'")
         return load_npz(path)
     if extension in CSV_EXTENSIONS:
-        return load_csv(path, target, header)
+        return load_csv(path, target, header, decimal)
     raise DataError(f"{path}: unknown data file type {extension!r} (expected .csv, .csv.gz, .tsv or .npz)")

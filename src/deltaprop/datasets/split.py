@@ -62,9 +62,10 @@ def resolve_task(table: Table, task: str) -> str:
 
 
 def split(table: Table, *, test_split: float | None = None, task: str = "auto", seed: int = 0, drop=(),
-          keep=(), replicas=None) -> Split:
+          keep=(), replicas=None, missing: str = "auto") -> Split:
     """Hold out a random ``test_split`` fraction (the dataset's default if None) and learn the
-    preprocessing on the rest (``drop``/``keep``: see :meth:`Preprocessor.fit`).
+    preprocessing on the rest (``drop``/``keep``/``missing``: see :meth:`Preprocessor.fit`; with
+    ``missing="drop"`` pass a table already without incomplete rows: :func:`complete_rows`).
 
     Classification splits are stratified, so every class keeps its share on both sides. A folder of
     .npy arrays is split by :func:`.arrays.split_arrays` (``replicas``: the processes that share its
@@ -82,9 +83,28 @@ def split(table: Table, *, test_split: float | None = None, task: str = "auto", 
                         "at least 2 are needed: use a smaller --test-split")
     train_table, test_table = table.subset(train), table.subset(test)
     pre = Preprocessor.fit(train_table.features, train_table.target, resolve_task(table, task), source=table.source,
-                           drop=drop, keep=keep, lines=train_table.lines)
+                           drop=drop, keep=keep, lines=train_table.lines, missing=missing,
+                           drop_constant=table.sample_shape is None)
     X_train = pre.transform(train_table.features, table.source, train_table.lines)
     y_train = pre.encode_target(train_table.target, table.source, train_table.lines)
     X_test = pre.transform(test_table.features, table.source, test_table.lines)
     y_test = pre.encode_target(test_table.target, table.source, test_table.lines) if len(test) else y_train[:0]
     return Split(pre, X_train, y_train, X_test, y_test, test, train_table, test_table)
+
+
+def complete_rows(table: Table, drop=()) -> tuple[Table, str | None]:
+    """The table without its rows that miss a feature (columns in ``drop`` aside), and a note saying how many
+    went, or None when none did (``--missing drop``)."""
+    from .. import missing
+
+    columns = [str(c) for c in table.features.columns if str(c) not in set(drop)]
+    gaps = missing.incomplete(table.features.rename(columns=str), columns)
+    if not gaps.any():
+        return table, None
+    if gaps.all():
+        raise DataError(f"{table.source or table.name}: every row misses a feature value; --missing drop would leave "
+                        "none (use --missing impute, or --drop the emptiest columns)")
+    rows = np.flatnonzero(gaps)
+    note = (f"--missing drop: {len(rows):,} of {table.n_samples:,} rows with missing cells left out "
+            f"({missing.where(rows, table.lines)})")
+    return table.subset(np.flatnonzero(~gaps)), note

@@ -42,6 +42,17 @@ class Table:
         """Where row ``row`` (a position in this table) came from: ``"line 7"`` in a file, else ``"row 6"``."""
         return f"line {self.lines[row]}" if self.lines is not None else f"row {row}"
 
+    def digest(self) -> dict:
+        """What identifies these rows, for a model to tell its own data again: the number of rows, a digest of
+        the rows in order, and one of the rows in any order (so that a reordering is told from other values)."""
+        import hashlib
+
+        frame = self.features.rename(columns=str).assign(**{"\0target": self.target.to_numpy()})
+        rows = pd.util.hash_pandas_object(frame, index=False).to_numpy(dtype=np.uint64)
+        ordered = hashlib.blake2b(rows.tobytes(), digest_size=16).hexdigest()
+        unordered = hashlib.blake2b(np.sort(rows).tobytes(), digest_size=16).hexdigest()
+        return {"rows": int(len(rows)), "digest": ordered, "digest_any_order": unordered}
+
     def subset(self, rows) -> "Table":
         """The same table restricted to the given row positions (their line numbers go with them)."""
         return replace(self, features=self.features.iloc[rows].reset_index(drop=True),

@@ -9,7 +9,8 @@ default ``ai.onnx`` domain only (no ZipMap, no ``ai.onnx.ml`` operators), and ch
 * a network trained from a table (``deltaprop train``), with its preprocessing inside: inputs
   ``numbers`` (N, numeric columns) of float64 and one string input (N, 1) per text column, named as
   the column (a column named as an output or as ``numbers`` gets ``_input`` added: the metadata's
-  ``text_inputs`` maps columns to input names), as ``deltaprop predict`` reads them; standardization and one-hot encoding (unseen categories → zeros)
+  ``text_inputs`` maps columns to input names), as ``deltaprop predict`` reads them; missing values
+  (NaN numbers, empty strings) imputed as the model's preprocessing does; standardization and one-hot encoding (unseen categories → zeros)
   in the graph; outputs ``probabilities`` (N, K) and ``label`` (N,) of class names (integers when the
   classes are integers), or ``prediction`` (N,) in the target's units;
 * a scikit-learn estimator of ``deltaprop.sklearn``: input ``X``; ``probabilities`` and ``label``
@@ -83,9 +84,16 @@ def _table_inputs(graph: OnnxGraph, pre):
             pieces.append(graph.op("Cast", equal, to=_tensor_type(np.float64)))     # unseen: all zeros
         else:
             position = numeric.index(column)
-            pieces.append(graph.op("Slice", numbers_name, graph.constant(np.array([position]), "start", np.int64),
-                                   graph.constant(np.array([position + 1]), "end", np.int64),
-                                   graph.constant(np.array([1]), "axis", np.int64)))
+            value = graph.op("Slice", numbers_name, graph.constant(np.array([position]), "start", np.int64),
+                             graph.constant(np.array([position + 1]), "end", np.int64),
+                             graph.constant(np.array([1]), "axis", np.int64))
+            if column in pre.medians:       # a missing value (NaN) takes the training median
+                missing = graph.op("IsNaN", value)
+                value = graph.op("Where", missing, graph.constant(np.array(pre.medians[column]), "median", np.float64),
+                                 value)
+            pieces.append(value)
+            if column in pre.indicators:    # and the 0/1 "was missing" input follows
+                pieces.append(graph.op("Cast", missing, to=_tensor_type(np.float64)))
     encoded = pieces[0] if len(pieces) == 1 else graph.op("Concat", *pieces, axis=1)
     standardized = graph.op("Div", graph.op("Sub", encoded, graph.constant(pre.mean, "mean", np.float64)),
                             graph.constant(pre.std, "std", np.float64))
