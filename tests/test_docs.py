@@ -86,6 +86,15 @@ def test_site_builds_strict(tmp_path):
     result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
                             cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-4000:]
+    # docstrings cross-reference as mkdocstrings renders them ([`Layer`][deltaprop.Layer]), never as raw Sphinx roles
+    import re
+
+    roles = re.compile(r":(class|meth|func|mod|data|attr|exc):`")
+    raw = {str(page.relative_to(tmp_path / "site")): len(roles.findall(page.read_text(encoding="utf-8")))
+           for page in (tmp_path / "site").rglob("*.html")}
+    assert not {page: count for page, count in raw.items() if count}, raw
+    assert (tmp_path / "site" / "reference" / "layers" / "index.html").read_text(encoding="utf-8").count(
+        'href="#deltaprop.') > 10       # the cross-references became links
 
 
 def test_every_public_name_has_a_reference_entry():

@@ -26,6 +26,7 @@ from sklearn.model_selection import train_test_split  # noqa: E402
 
 import deltaprop as dp  # noqa: E402
 from deltaprop.diagnostics.report import gradient_heatmap  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 DEPTH, WIDTH = 10, 64
 LABELS = {"sigmoid": "sigmoid, Glorot", "relu_he": "ReLU, He", "sigmoid_batchnorm": "sigmoid + BatchNorm",
@@ -100,6 +101,7 @@ def main() -> None:
     for name, label in LABELS.items():
         axis.plot(range(1, len(accuracy[name]) + 1), accuracy[name], marker=".", label=label)
     axis.set_xlabel("epoch")
+    axis.xaxis.set_major_locator(MaxNLocator(integer=True))    # epochs are whole
     axis.set_ylabel("test accuracy")
     axis.set_ylim(0, 1)
     axis.set_title(f"{DEPTH} hidden layers of {WIDTH}, SGD(lr=0.1), digits")

@@ -1,7 +1,7 @@
 """Atomic file output: write to a temporary file in the target's folder, then rename over the target.
 
 A reader never sees a half-written file, and an interrupted write leaves any earlier file in place
-and no temporary behind. (Model files add fsync on top: see :func:`deltaprop.io.save`.)
+and no temporary behind. (Model files add fsync on top: see [`deltaprop.io.save()`][deltaprop.io.save].)
 """
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def atomic_path(path, suffix: str = ""):
 
     ``suffix`` keeps an extension some writers insist on (``np.savez`` adds ``.npz`` otherwise).
     A process killed while writing leaves its temporary behind (``.NAME-XXXX.tmp``): never read as
-    the file, and removed by :func:`remove_temporaries`.
+    the file, and removed by `remove_temporaries()`.
     """
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
@@ -48,7 +48,7 @@ def atomic_path(path, suffix: str = ""):
 
 
 def remove_temporaries(path, suffix: str = "") -> list:
-    """Remove the temporaries a killed :func:`atomic_path` writer of ``path`` left; returns their names."""
+    """Remove the temporaries a killed `atomic_path()` writer of ``path`` left; returns their names."""
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     prefix, suffix = _temporary_affixes(path, suffix)

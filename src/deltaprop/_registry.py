@@ -15,9 +15,9 @@ class Registry:
     kind : str
         What the entries are, for messages: ``unknown loss 'hinge'; known losses: …``.
     base : type
-        Instances of it are returned as they are by :meth:`get`.
+        Instances of it are returned as they are by `get()`.
     described : str
-        What :meth:`get` accepts, for its ``TypeError``: ``"a name or a Loss"``.
+        What `get()` accepts, for its ``TypeError``: ``"a name or a Loss"``.
     argument : str
         The argument that takes these, for that ``TypeError``: ``init must be …`` (default: ``kind``).
     """

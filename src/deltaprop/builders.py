@@ -29,7 +29,7 @@ def mlp(sizes, activation="relu", *, output_activation=None, init=None, normaliz
     sizes : sequence of int
         ``[n_in, h1, …, n_out]``: at least an input and an output size.
     activation : str, default "relu"
-        Activation after every hidden Dense (see :func:`deltaprop.layers.activations.get`).
+        Activation after every hidden Dense (see `deltaprop.layers.activations.get()`).
     output_activation : str or None
         Activation after the last Dense; None leaves raw outputs (logits for
         ``CrossEntropy``/``BinaryCrossEntropy``, values for regression losses).
@@ -44,7 +44,7 @@ def mlp(sizes, activation="relu", *, output_activation=None, init=None, normaliz
     dropout : float, default 0
         A Dropout(p) after every hidden activation when > 0.
     seed, dtype
-        Passed to :class:`Sequential`.
+        Passed to [`Sequential`][deltaprop.Sequential].
     **layer_options
         Extra keyword arguments for every Dense.
 
@@ -113,12 +113,12 @@ def cnn(input_shape, conv, n_out: int, *, hidden=(), activation="relu", init=Non
     input_shape : (C, L) or (C, H, W)
         One sample's shape: Conv1D layers for sequences, Conv2D for images.
     conv : str or list
-        The convolutions (see :func:`parse_conv`), e.g. ``"25:5:2:1,25:3:2:1,25:3:2:1"`` — MNIST-1D's paper CNN.
+        The convolutions (see `parse_conv()`), e.g. ``"25:5:2:1,25:3:2:1,25:3:2:1"`` — MNIST-1D's paper CNN.
     n_out : int
     hidden : sequence of int
         Dense layers between the convolutions and the output.
     activation, init, dropout, seed, dtype
-        As in :func:`mlp` (He init for the ReLU family; convolutions count fan-in as in_channels·kernel).
+        As in [`mlp()`][deltaprop.mlp] (He init for the ReLU family; convolutions count fan-in as in_channels·kernel).
     normalization : None or "batchnorm"
         BatchNorm over channels after every convolution (which then has no bias).
     pool : None, "max" or "avg"

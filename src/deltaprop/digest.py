@@ -2,7 +2,7 @@
 
 BLAKE2b over each array's shape, dtype and bytes, a block of rows at a time (never a second copy of
 the whole array in memory); a SciPy sparse matrix by its CSR arrays; rows read lazily from a file
-(:class:`deltaprop.rows.LazyRows`) by the values of the rows they hold. Two arrays differing in any
+(`deltaprop.rows.LazyRows`) by the values of the rows they hold. Two arrays differing in any
 one value — not only in their first and last rows or their statistics — give different digests.
 """
 from __future__ import annotations

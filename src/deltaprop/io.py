@@ -1,6 +1,6 @@
 """Model files: ``save`` and ``load`` in the safetensors format — the one place that reads them.
 
-Layout of a file written by :func:`save`:
+Layout of a file written by [`save()`][deltaprop.save]:
 
 * tensors — each parameter under its name (``"0.W"``, ``"0.b"``), each layer state array under
   ``"<layer index>.<key>"`` (``"1.running_mean"``), and optionally the optimizer state under
@@ -12,9 +12,9 @@ Layout of a file written by :func:`save`:
   and the training step.
 
 Loading never unpickles or evaluates anything: it reads the header with the safetensors
-library, builds only layer types registered in :data:`deltaprop.layers.LAYERS` (the built-in ones,
+library, builds only layer types registered in `deltaprop.layers.LAYERS` (the built-in ones,
 and a user's after ``@dp.register_layer``) from plain JSON arguments, and checks every tensor against
-the architecture. Any problem raises :class:`ModelFileError`.
+the architecture. Any problem raises [`ModelFileError`][deltaprop.ModelFileError].
 """
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ DTYPES = {"float32": np.float32, "float64": np.float64}
 
 @dataclass
 class Checkpoint:
-    """What :func:`load_checkpoint` returns: the model, the optimizer (or None) and the training step."""
+    """What [`load_checkpoint()`][deltaprop.load_checkpoint] returns: the model, the optimizer (or None) and the training step."""
 
     model: object
     optimizer: object
@@ -236,7 +236,7 @@ def load_checkpoint(path) -> Checkpoint:
 
 
 def load(path):
-    """The model saved at ``path`` by :func:`save` (a Sequential, with ``.preprocessing`` if it had one).
+    """The model saved at ``path`` by [`save()`][deltaprop.save] (a Sequential, with ``.preprocessing`` if it had one).
 
     Raises
     ------

@@ -34,7 +34,7 @@ class Loss:
         raise NotImplementedError
 
     def backward(self) -> np.ndarray:
-        """∂L/∂prediction for the last :meth:`forward`."""
+        """∂L/∂prediction for the last `forward()`."""
         if self.saved is None:
             raise RuntimeError(f"{type(self).__name__}.backward called before forward")
         return self.gradient(*self.saved)

@@ -1,7 +1,7 @@
 """Missing values in a table's features: found, counted, and filled as scikit-learn's
 ``SimpleImputer(strategy="median", add_indicator=True)`` fills them.
 
-A missing cell is NaN in a numeric column and ``""`` in a text column (how :mod:`deltaprop.datasets` reads
+A missing cell is NaN in a numeric column and ``""`` in a text column (how [`deltaprop.datasets`][deltaprop.datasets] reads
 ``NA``, ``#N/A``, an empty cell …). What happens to them is a policy:
 
 * ``"impute"`` — a numeric cell takes its column's median over the training rows, and a 0/1 "was
@@ -10,7 +10,7 @@ A missing cell is NaN in a numeric column and ``""`` in a text column (how :mod:
 * ``"drop"`` — rows with a missing feature are left out (before the split, so the test rows are complete
   too); at prediction time such rows get no prediction;
 * ``"refuse"`` — any missing cell is an error, counted per column with its first line numbers;
-* ``"auto"`` (the default) — impute where a column misses at most :data:`MAX_IMPUTED_SHARE` of its
+* ``"auto"`` (the default) — impute where a column misses at most `MAX_IMPUTED_SHARE` of its
   training cells, and refuse a column that misses more, naming it and the ways on.
 
 The statistics are learned on the training rows only and kept in the model file; ``predict``,

@@ -56,7 +56,7 @@ class Sequential:
     """A network as a list of layers: forward runs them in order, backward in reverse.
 
     Each layer keeps the record of the last pass (``input``, ``output``, ``grad_output``: see
-    :class:`deltaprop.Layer`), which :meth:`inspect`, the monitor and ``diagnose`` read.
+    [`deltaprop.Layer`][deltaprop.Layer]), which [`inspect()`][deltaprop.model.Sequential.inspect], the monitor and ``diagnose`` read.
 
     Parameters
     ----------
@@ -157,7 +157,7 @@ class Sequential:
 
     def parameters(self) -> ParameterList:
         """All Parameters, in layer order (each Dense's W before its b), their values and gradients views
-        into the two contiguous buffers ``values`` and ``grads`` of the returned :class:`ParameterList`."""
+        into the two contiguous buffers ``values`` and ``grads`` of the returned `ParameterList`."""
         return self._parameters
 
     def named_arrays(self) -> dict:
@@ -171,7 +171,7 @@ class Sequential:
 
     def check_named_arrays(self, arrays: dict) -> None:
         """Raise ``ValueError`` naming the first problem of ``arrays`` (read from a file) as the values of
-        :meth:`named_arrays`: a missing or unexpected name, another shape or dtype (nothing is broadcast: a
+        [`named_arrays()`][deltaprop.model.Sequential.named_arrays]: a missing or unexpected name, another shape or dtype (nothing is broadcast: a
         (1,) bias never fills 128), a non-finite value, or layer state without meaning (``Layer.check_state``)."""
         expected = self.named_arrays()
         missing = [name for name in expected if name not in arrays]
@@ -216,7 +216,7 @@ class Sequential:
     # ------------------------------------------------------------- the algorithm
     def check_input(self, X, name: str = "X") -> np.ndarray:
         """Validate ``X`` (non-empty, finite, the shape the first layer accepts) and convert it to the model dtype
-        (a :class:`deltaprop.rows.LazyRows` stays unread, set to convert its rows when they are read)."""
+        (a `deltaprop.rows.LazyRows` stays unread, set to convert its rows when they are read)."""
         ndim = None if self.input_shape is None else 1 + len(self.input_shape)
         if isinstance(X, LazyRows):   # rows read batch by batch (finite values checked when the file was read)
             if len(X) == 0:
@@ -239,12 +239,12 @@ class Sequential:
         """Forward pass: each layer maps its input A to its output (Z = A·W + b, then A' = f(Z)).
 
         ``training=True`` selects training behaviour (batch statistics, dropout). Each layer keeps
-        its input and output as its pass record, for :meth:`inspect`.
+        its input and output as its pass record, for [`inspect()`][deltaprop.model.Sequential.inspect].
         """
         return self.forward_unchecked(self.check_input(X), training=training)
 
     def forward_unchecked(self, X: np.ndarray, training: bool = False) -> np.ndarray:
-        """:meth:`forward` for an ``X`` already checked and of the model's dtype (the fit loop's path)."""
+        """[`forward()`][deltaprop.model.Sequential.forward] for an ``X`` already checked and of the model's dtype (the fit loop's path)."""
         return forward_layers(self.layers, X, training)
 
     def backward(self, grad_out, input_gradient: bool = True):
@@ -304,7 +304,7 @@ class Sequential:
         return any(layer.min_training_batch > 1 for layer in self.layers)
 
     def set_shard(self, shard) -> None:
-        """Tell every layer which rows of the global batch this process holds (a :class:`deltaprop.shard.BatchShard`),
+        """Tell every layer which rows of the global batch this process holds (a `deltaprop.shard.BatchShard`),
         or None: the whole batch is here (the default)."""
         for layer in self.layers:
             layer.shard = shard

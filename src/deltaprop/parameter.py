@@ -12,7 +12,7 @@ class Parameter:
     Parameter object itself.
 
     In a model, ``value`` and ``grad`` are views into the model's two contiguous buffers (see
-    :class:`ParameterList`); assigning ``p.value = array`` then copies into the view, so the
+    `ParameterList`); assigning ``p.value = array`` then copies into the view, so the
     buffer stays whole.
 
     Parameters

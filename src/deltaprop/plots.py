@@ -38,7 +38,7 @@ def history_figure(history, title: str = ""):
 
 
 def plot_history(history, path, title: str = "") -> None:
-    """Save :func:`history_figure` as a PNG (``curves.png``), atomically."""
+    """Save `history_figure()` as a PNG (``curves.png``), atomically."""
     import matplotlib.pyplot as plt
 
     figure = history_figure(history, title)

@@ -10,7 +10,7 @@ usefully is left out (``dropped``):
   (and more than 10 of them): names, IDs, dates;
 * **too many categories** — more than MAX_CATEGORIES = 100 distinct values.
 
-Missing cells (NaN in a numeric column, ``""`` in a text one) follow a policy (:mod:`deltaprop.missing`):
+Missing cells (NaN in a numeric column, ``""`` in a text one) follow a policy (`deltaprop.missing`):
 by default a numeric cell takes the column's training median and a 0/1 "was missing" indicator
 column follows the column, and a missing text cell is a category of its own — scikit-learn's
 ``SimpleImputer(strategy="median", add_indicator=True)``.
@@ -100,7 +100,7 @@ def _mean_and_std(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 class Preprocessor:
     """Turns raw feature tables into the model's input matrix, and targets into labels.
 
-    Build one with :meth:`fit` on the training split; ``transform`` applies it to any table
+    Build one with [`fit()`][deltaprop.preprocessing.Preprocessor.fit] on the training split; ``transform`` applies it to any table
     with the same columns; ``to_config``/``from_config`` carry it through the model file.
     """
 
@@ -132,7 +132,7 @@ class Preprocessor:
         ``drop`` names columns to leave out; ``keep`` names text columns to one-hot encode even
         when they look like identifiers. ``lines`` gives each row's line in the file, for messages.
         ``missing`` is the policy for missing cells: "auto", "impute", "drop" or "refuse" (see
-        :mod:`deltaprop.missing`); what was imputed is said in ``notes``. ``drop_constant`` leaves out columns
+        `deltaprop.missing`); what was imputed is said in ``notes``. ``drop_constant`` leaves out columns
         that hold one value in every training row (not for images, whose pixels keep their places).
         """
         if task == "auto":
@@ -253,7 +253,7 @@ class Preprocessor:
 
     def transform(self, features, source: str = "", lines=None) -> np.ndarray:
         """The standardized input matrix for a table with the training columns (the target and
-        left-out columns may be present). Unseen categories encode as zeros (see :meth:`unseen`)."""
+        left-out columns may be present). Unseen categories encode as zeros (see [`unseen()`][deltaprop.preprocessing.Preprocessor.unseen])."""
         self.check_columns(features, source)
         features = features.rename(columns=str)
         return (self._encode(features, source, lines) - self.mean) / self.std
@@ -300,7 +300,7 @@ class Preprocessor:
 
     @classmethod
     def from_config(cls, config: dict) -> "Preprocessor":
-        """Rebuild from :meth:`to_config`'s dict, checking the type of every field (``ValueError``)."""
+        """Rebuild from `to_config()`'s dict, checking the type of every field (``ValueError``)."""
         if not isinstance(config, dict):
             raise ValueError(f"preprocessing must be an object, got {type(config).__name__}")
         fields = {"task": str, "feature_columns": list, "categories": dict, "mean": list, "std": list,

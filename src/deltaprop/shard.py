@@ -5,7 +5,7 @@ global batch of ``total`` rows. Most layers treat rows independently and need no
 not ask their ``shard`` (set by the model for a training step; None otherwise):
 
 * BatchNorm normalizes by the statistics of the *global* batch: μ = Σx / total, σ² = Σ(x − μ)² / total,
-  each Σ taken over every process's rows with :meth:`BatchShard.sum`, and its backward needs Σg and
+  each Σ taken over every process's rows with `sum()`, and its backward needs Σg and
   Σg·x̂ the same way;
 * Dropout draws the mask of the whole global batch, identically in every process (same seed), and keeps
   rows ``start:stop`` of it — so the masks are the ones a single process would draw.

@@ -1,9 +1,9 @@
 """One file of named tensors and a JSON header: deltaprop's file format, for models and for run backups.
 
 The bytes are safetensors (the tensors, and the header as metadata under the key ``"deltaprop"``);
-nothing is ever pickled. :func:`write` is atomic and durable: a temporary file in the target's
+nothing is ever pickled. `write()` is atomic and durable: a temporary file in the target's
 folder is written, flushed, fsynced and renamed over the target, and the folder is fsynced, so an
-interrupted write leaves the previous file intact and no partial file. :func:`read` checks the
+interrupted write leaves the previous file intact and no partial file. `read()` checks the
 bytes before trusting them and raises the caller's error type naming the file and the problem.
 
 Every file carries a checksum (metadata key ``"deltaprop_checksum"``: BLAKE2b-256 of the header text
@@ -11,8 +11,8 @@ and of every tensor's name, dtype, shape and bytes, in name order), checked on r
 on disk or in transit — one flipped bit anywhere in a value — is refused as "damaged (checksum
 mismatch)", never loaded with other numbers.
 
-Nested state (an optimizer's ``state_dict``, a callback's, a history) goes through :func:`pack`
-and :func:`unpack`: every NumPy array becomes a tensor and its place in the JSON holds
+Nested state (an optimizer's ``state_dict``, a callback's, a history) goes through `pack()`
+and `unpack()`: every NumPy array becomes a tensor and its place in the JSON holds
 ``{"tensor": name}``; everything else must be JSON (numbers, strings, lists, dicts with string keys).
 """
 from __future__ import annotations
@@ -66,7 +66,7 @@ def checksum(header_text: str, tensors: dict) -> str:
 
 
 def read(path, error=ValueError, what: str = "file", legacy_versions=()) -> tuple[dict, dict]:
-    """The JSON header and the tensors of a file written by :func:`write`; ``error(message)`` for any problem.
+    """The JSON header and the tensors of a file written by `write()`; ``error(message)`` for any problem.
 
     The checksum must be there and match, except in files whose header's ``format_version`` is one of
     ``legacy_versions`` (written before files carried one)."""
@@ -141,7 +141,7 @@ def pack(state, prefix: str = "", tensors: dict | None = None):
 
 
 def unpack(packed, tensors: dict):
-    """The nested state :func:`pack` took apart: ``{"tensor": name}`` replaced by a copy of that tensor."""
+    """The nested state `pack()` took apart: ``{"tensor": name}`` replaced by a copy of that tensor."""
     if isinstance(packed, dict):
         if set(packed) == {"tensor"} and isinstance(packed["tensor"], str):
             return tensors[packed["tensor"]].copy()

@@ -1,6 +1,6 @@
 """Run settings: defaults, a config.toml from an earlier run, and the command-line options, in that order.
 
-Every setting has a type; a value of the wrong type in a config file is an :class:`InputError`
+Every setting has a type; a value of the wrong type in a config file is an [`InputError`][deltaprop.InputError]
 naming the key and the file. ``out`` is never read from or written to a run's config.toml: a
 re-run with ``--config`` gets a new run folder unless ``--out`` is given.
 """
@@ -109,7 +109,32 @@ def read_toml(path: str) -> dict:
         del settings[key]
     for key, value in settings.items():
         _check_type(key, value, where)
+    if "data" in settings:
+        settings["data"] = data_from_config(settings["data"], path)
     return settings
+
+
+def data_from_config(data: str, config_path: str) -> str:
+    """A data path read from a config.toml, relative to the config's folder (where a run's config.toml keeps it;
+    an older one kept it relative to the folder training ran in, which is tried second)."""
+    from ..datasets import BUILTIN
+
+    if data in BUILTIN or os.path.isabs(data):
+        return data
+    beside = os.path.join(os.path.dirname(config_path), data)
+    if os.path.exists(beside) or not os.path.exists(data):
+        return os.path.relpath(beside)
+    return data
+
+
+def data_for_config(data: str, config_path: str) -> str:
+    """A data path as a config.toml keeps it: relative to the config's folder, so that the run can be repeated
+    from anywhere (``deltaprop train --config runs/pets/config.toml``)."""
+    from ..datasets import BUILTIN
+
+    if data in BUILTIN or os.path.isabs(data) or not os.path.exists(data):
+        return data
+    return os.path.relpath(os.path.abspath(data), os.path.dirname(os.path.abspath(config_path)))
 
 
 def resolve(args) -> dict:
@@ -129,5 +154,7 @@ def write_toml(settings: dict, path: str) -> None:
     import tomli_w
 
     table = {key: value for key, value in settings.items() if value is not None and key not in NOT_SAVED}
+    if "data" in table:
+        table["data"] = data_for_config(table["data"], path)
     with atomic_path(path) as temporary, open(temporary, "wb") as file:
         tomli_w.dump({"train": table}, file)

@@ -9,16 +9,29 @@ from .tables import print_table
 
 
 def print_findings(title: str, findings) -> None:
+    """The findings as a table (finding, layer, value), then what to do — once per kind of finding, wrapped to
+    the terminal's width (the same advice for eight layers is said once)."""
+    import shutil
+    import textwrap
+
     print(f"{title}:")
     if not findings:
         print("  no finding: gradients flow, no dead or saturated layer")
         return
-    print_table(["finding", "layer", "value", "what to do"], findings_table(findings))
+    rows = findings_table(findings)
+    print_table(["finding", "layer", "value"], [row[:3] for row in rows])
+    width = min(shutil.get_terminal_size((100, 24)).columns, 120) - 2
+    advice = {}
+    for kind, _, _, text in rows:
+        advice.setdefault(text, []).append(kind)
+    for text, kinds in advice.items():
+        print(textwrap.fill(f"what to do ({', '.join(dict.fromkeys(kinds))}): {text}", width=width,
+                            subsequent_indent="    "))
 
 
 def attach(model, split, loss_name: str, folder):
     """Diagnose the untrained model now; return the monitor callback and the after-training step,
-    which writes its files into the run's ``folder`` (a :class:`.run_folder.RunFolder`)."""
+    which writes its files into the run's ``folder`` (a `run_folder.RunFolder`)."""
     import deltaprop as dp
 
     before = dp.diagnose(model, split.X_train, split.y_train, loss_name)

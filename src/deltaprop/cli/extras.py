@@ -26,7 +26,7 @@ def installed(module: str) -> bool:
 
 
 def check(command: str) -> None:
-    """Raise :class:`InputError` naming the missing packages and the extra that brings them."""
+    """Raise [`InputError`][deltaprop.InputError] naming the missing packages and the extra that brings them."""
     missing = [CLI_PACKAGES[module] for module in NEEDS.get(command, ()) if not installed(module)]
     if missing:
         verb = "is" if len(missing) == 1 else "are"

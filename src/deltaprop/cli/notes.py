@@ -36,5 +36,5 @@ def unseen_notice(pre, features, which: str = "") -> str | None:
              for value, count in sorted(values.items(), key=lambda item: -item[1])]
     total = sum(count for values in unseen.values() for count in values.values())
     shown = ", ".join(items[:MAX_SHOWN]) + (f" … and {len(items) - MAX_SHOWN} more" if len(items) > MAX_SHOWN else "")
-    rows = f"{which} rows" if which else "rows"
-    return f"{total} {rows.strip()} have categories not seen in training, encoded as all zeros: {shown}"
+    rows = (f"{which} " if which else "") + ("row has a category" if total == 1 else "rows have categories")
+    return f"{total} {rows} not seen in training, encoded as all zeros: {shown}"

@@ -45,7 +45,8 @@ def _column_list(text: str) -> list:
 def _train_options(parser) -> None:
     # every default is None: the value comes from --config, else from config.SETTINGS
     add = parser.add_argument
-    add("--data", help="a built-in dataset name (see 'deltaprop datasets') or a .csv, .csv.gz or .npz file [digits]")
+    add("--data", help="a built-in dataset name (see 'deltaprop datasets'), a .csv, .csv.gz, .tsv or .npz file, or a "
+        "folder with X.npy and y.npy [digits]")
     add("--target", help="the CSV's target column [the last column]")
     add("--task", choices=["auto", "classification", "regression"], help="[auto: from the target column]")
     add("--no-header", action="store_true", help="the CSV has no header row: columns are named column1, column2, …")
@@ -144,6 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
     command("datasets", "list the built-in datasets", commands.datasets)
 
     p = command("gradcheck", "check backpropagation against finite differences for a model", commands.gradcheck)
+    p.add_argument("model", nargs="?", help="a saved model file to check (its layers, in float64, on random inputs); "
+                   "without it, an MLP built from the options below")
     p.add_argument("--inputs", type=int, default=5, help="input features [5]")
     p.add_argument("--outputs", type=int, default=3, help="outputs [3]")
     p.add_argument("--layers", default="8,6", help="hidden sizes [8,6]")

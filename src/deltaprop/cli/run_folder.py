@@ -16,8 +16,8 @@ staging folder before training on.
 
 One process at a time works on a run: it holds ``runs/.NAME.lock`` (an advisory ``flock``, released
 by the system when the process ends, however it ends) from the moment it chooses the folder; a
-second one is refused, naming the process. Under the lock, :func:`recover` finishes what a process
-killed between the two renames of :meth:`RunFolder.commit` left half done.
+second one is refused, naming the process. Under the lock, `recover()` finishes what a process
+killed between the two renames of `commit()` left half done.
 
 Default names (``runs/<data>-<YYYYmmdd-HHMMSS>``) get a ``-2``, ``-3`` … suffix when taken.
 """
@@ -193,7 +193,7 @@ class RunFolder:
     Parameters
     ----------
     out : str or None
-        The ``--out`` folder; None chooses ``runs/<default_name>-<time>`` (made unique on :meth:`stage`).
+        The ``--out`` folder; None chooses ``runs/<default_name>-<time>`` (made unique on `stage()`).
     default_name : str
         The data's name, for the default folder.
     overwrite : bool

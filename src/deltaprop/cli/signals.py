@@ -1,8 +1,8 @@
 """Ctrl-C and SIGTERM: stop training after the current step, save a consistent run, exit 130 or 143.
 
-Outside training a signal ends the command at once (:class:`Terminated` for SIGTERM, Python's
+Outside training a signal ends the command at once (`Terminated` for SIGTERM, Python's
 ``KeyboardInterrupt`` for Ctrl-C; nothing has been written then). While training runs,
-:func:`graceful` turns both into a request: :class:`StopOnSignal` ends ``fit`` after the step in
+`graceful()` turns both into a request: `StopOnSignal` ends ``fit`` after the step in
 progress (EarlyStopping still restores the best weights), and the run is written as usual. A
 signal that arrives while the run is being saved is only noted: saving finishes (no traceback,
 no partial file), then the command exits with 128 + the signal number.
@@ -55,7 +55,7 @@ class StopOnSignal(Callback):
 
 @contextmanager
 def graceful():
-    """Within the block, SIGINT and SIGTERM are requests (a :class:`StopRequest`) instead of exceptions."""
+    """Within the block, SIGINT and SIGTERM are requests (a `StopRequest`) instead of exceptions."""
     request = StopRequest()
     previous = {signum: signal.signal(signum, request) for signum in EXIT_CODES}
     try:

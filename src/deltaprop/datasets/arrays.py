@@ -2,7 +2,7 @@
 
 ``X.npy`` is memory-mapped, never read whole: the column statistics for standardization are computed
 in chunks (in a distributed run each process reads its share of the chunks, and the statistics are
-merged), and training reads one mini-batch at a time through :class:`deltaprop.rows.LazyRows` — each
+merged), and training reads one mini-batch at a time through `deltaprop.rows.LazyRows` — each
 process only the rows it trains on. ``y.npy`` (one value per row) is read into memory.
 """
 from __future__ import annotations
@@ -70,7 +70,7 @@ def _load(path: str, name: str, mmap: bool) -> np.ndarray:
 
 def load_npy_folder(path: str) -> ArrayTable:
     """``X.npy`` memory-mapped and ``y.npy`` loaded, their shapes and dtypes checked (values are checked by
-    :func:`split_arrays`, which reads them in chunks)."""
+    [`split_arrays()`][deltaprop.datasets.arrays.split_arrays], which reads them in chunks)."""
     X, y = _load(path, "X.npy", mmap=True), _load(path, "y.npy", mmap=False)
     x_file, y_file = os.path.join(path, "X.npy"), os.path.join(path, "y.npy")
     if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
@@ -139,7 +139,7 @@ def column_statistics(table: ArrayTable, train_rows: np.ndarray, replicas=None) 
 
 def split_arrays(table: ArrayTable, *, test_split=None, task="auto", seed=0, drop=(), keep=(), replicas=None):
     """The Split of an array folder: rows held out as for a table, the standardization learned in chunks from
-    the training rows, and X_train/X_test as unread :class:`LazyRows`."""
+    the training rows, and X_train/X_test as unread `LazyRows`."""
     from .split import Split, held_out_rows, resolve_task
 
     if drop or keep:

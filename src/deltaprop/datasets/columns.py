@@ -6,9 +6,9 @@ cell that is not missing is a number; integers when, besides, every cell is writ
 is missing (pandas's int64).
 
 **Missing cells** are what pandas reads as missing — empty, ``NA``, ``N/A``, ``#N/A``, ``NULL``,
-``NaN``, ``None`` … (:data:`MISSING`, any case) — and also ``-``, ``.`` and ``?``, common placeholders in
+``NaN``, ``None`` … (`MISSING`, any case) — and also ``-``, ``.`` and ``?``, common placeholders in
 published tables. They become NaN in a numeric column and ``""`` in a text one, and are counted
-(:attr:`Columns.missing`); what happens to them is the preprocessing's decision.
+(`missing`); what happens to them is the preprocessing's decision.
 
 **Formatted numbers** — thousands separators (``57,690``, ``1.234.567,89``), percent signs (``44.8%``),
 currency symbols (``$1,234.50``, ``12 €``), accounting negatives (``(1,234)``) — are read as numbers,

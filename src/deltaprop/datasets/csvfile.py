@@ -11,7 +11,7 @@ years above rows of other values (``Country Name, …, 1960, 1961, …``), which
 in a note; ``--no-header`` on such a file is refused, so that a header row is never trained on. Line numbers in
 messages are the file's own: they count blank lines and the lines inside quoted fields. Lines end
 at ``\\n``, ``\\r\\n`` or ``\\r`` only, as in pandas: U+2028, U+0085 or a form feed inside a cell is
-part of the cell. Values are typed by :mod:`.columns`.
+part of the cell. Values are typed by `columns`.
 
 Nothing read can take unbounded memory or time: ``--data`` must be a regular file (a FIFO or a
 device is refused before it is opened), no line may be longer than the memory available, and the
@@ -135,7 +135,12 @@ def sniff_delimiter(sample: list, path: str) -> str:
     sample = [line for line in sample if line.strip()][:SNIFF_LINES]
 
     def fields_if_consistent(counts):
-        return counts[0] if counts and counts[0] > 1 and counts.count(counts[0]) >= 0.8 * len(counts) else 0
+        if counts and counts[0] > 1 and counts.count(counts[0]) >= 0.8 * len(counts):
+            return counts[0]
+        rows = counts[1:]    # a header one field short of rows that all agree: R's row names (said when read)
+        if len(rows) >= 2 and rows[0] == counts[0] + 1 and rows.count(rows[0]) >= 0.8 * len(rows):
+            return rows[0]
+        return 0
 
     best, best_fields = ",", 0
     for delimiter in DELIMITERS:
@@ -151,7 +156,14 @@ def sniff_delimiter(sample: list, path: str) -> str:
 
 
 def _split_whitespace(line: str) -> list:
-    return [cell for cell in re.split(r"[ \t]+", line.strip(" \t\r\n")) if cell]
+    """The fields of a whitespace-separated line; a quoted field may hold spaces (``"Mazda RX4" 21 6``)."""
+    line = line.strip(" \t\r\n")
+    if '"' not in line:
+        return [cell for cell in re.split(r"[ \t]+", line) if cell]
+    try:
+        return next(csv.reader([line.replace("\t", " ")], delimiter=" ", skipinitialspace=True))
+    except (csv.Error, StopIteration):
+        return [cell for cell in re.split(r"[ \t]+", line) if cell]
 
 
 def _records(lines, delimiter: str, path: str):
@@ -273,7 +285,7 @@ def read_csv(path: str, header: bool | None = None, decimal: str | None = None) 
 
     ``header``: None decides whether line 1 names the columns, True says it does (``--header``), False that it
     is data (``--no-header``: columns named column1, column2 …). ``decimal``: the decimal mark of formatted
-    numbers, "point" or "comma" (None: from the cells; see :mod:`.columns`).
+    numbers, "point" or "comma" (None: from the cells; see `columns`).
     """
     budget = available_memory() // MEMORY_SHARE
     lines = Lines(path, max_line=budget)
@@ -334,8 +346,12 @@ def _read_rows(lines, delimiter: str, path: str, budget: int):
     size = 0
     for line, fields in records:
         if len(fields) != len(first):
+            hint = ""
+            if len(fields) == len(first) + 1 and not row_lines:
+                hint = (" (rows that begin with a row name the header has no column for, as R's write.table writes "
+                        "them? name that column in the header, or write the table without row names)")
             raise DataError(f"{path}: line {line} has {len(fields)} field{'s' if len(fields) != 1 else ''} but the "
-                            f"header has {len(first)}")
+                            f"header has {len(first)}{hint}")
         rows.append(fields)
         row_lines.append(line)
         size += 64 + sum(map(len, fields)) + CELL_OVERHEAD * len(fields)

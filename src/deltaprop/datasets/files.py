@@ -1,8 +1,8 @@
 """User data files: CSV (header row, target column by name) and NPZ (arrays ``X`` and ``y``).
 
-CSV files are read by :mod:`.csvfile` (structure checked with Python's csv module, values typed
+CSV files are read by `csvfile` (structure checked with Python's csv module, values typed
 with pandas); NPZ files by NumPy with ``allow_pickle=False``. Every problem is a
-:class:`DataError` naming the file and, where there is one, the line and column (CSV) or the
+[`DataError`][deltaprop.DataError] naming the file and, where there is one, the line and column (CSV) or the
 array and index (NPZ).
 """
 from __future__ import annotations
@@ -24,7 +24,7 @@ def load_csv(path: str, target: str | None, header: bool | None = None, decimal:
     """Features and target from a CSV file; the target column is ``target`` (default: the last column).
 
     Rows whose target is missing are left out, said in a note (they can be neither trained nor tested on).
-    ``header`` and ``decimal``: see :func:`.csvfile.read_csv`.
+    ``header`` and ``decimal``: see `read_csv()`.
     """
     data = read_csv(path, header=header, decimal=decimal)
     frame = data.frame

@@ -64,11 +64,11 @@ def resolve_task(table: Table, task: str) -> str:
 def split(table: Table, *, test_split: float | None = None, task: str = "auto", seed: int = 0, drop=(),
           keep=(), replicas=None, missing: str = "auto") -> Split:
     """Hold out a random ``test_split`` fraction (the dataset's default if None) and learn the
-    preprocessing on the rest (``drop``/``keep``/``missing``: see :meth:`Preprocessor.fit`; with
-    ``missing="drop"`` pass a table already without incomplete rows: :func:`complete_rows`).
+    preprocessing on the rest (``drop``/``keep``/``missing``: see [`fit()`][deltaprop.Preprocessor.fit]; with
+    ``missing="drop"`` pass a table already without incomplete rows: [`complete_rows()`][deltaprop.datasets.split.complete_rows]).
 
     Classification splits are stratified, so every class keeps its share on both sides. A folder of
-    .npy arrays is split by :func:`.arrays.split_arrays` (``replicas``: the processes that share its
+    .npy arrays is split by `split_arrays()` (``replicas``: the processes that share its
     statistics pass in a distributed run).
     """
     if hasattr(table, "X"):   # an ArrayTable

@@ -152,7 +152,7 @@ def diagnose(model, X, y, loss, *, n_batches: int = 4, batch_size: int = 256, se
     """Findings about gradient flow from ``n_batches`` forward/backward passes in training mode.
 
     Nothing changes: no weight is updated, and BatchNorm running statistics and dropout
-    generators are put back. Returns a list of :class:`Finding` (empty when all is well),
+    generators are put back. Returns a list of [`Finding`][deltaprop.Finding] (empty when all is well),
     sorted by layer.
     """
     loss = get_loss(loss)

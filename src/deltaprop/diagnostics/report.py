@@ -80,7 +80,9 @@ def _png(figure) -> str:
 
 
 def _layer_label(key: str, names: dict) -> str:
-    return names.get(key, f"layer {key}")
+    """``layer 3 (Dense)``: the layer's label, whether the names are keyed by index (a monitor's records) or by its
+    text (a findings.json)."""
+    return names.get(key) or names.get(int(key)) or f"layer {key}"
 
 
 def gradient_heatmap(diagnostics: dict, names: dict):

@@ -3,7 +3,7 @@
 Layers describe their eval-mode forward pass as ONNX operators through this small interface — they
 never import ``onnx``. Nodes are made with the ``onnx`` package's helper API. Operators whose float64
 kernels onnxruntime lacks are never emitted for float64 graphs: the layers use the primitives
-:meth:`expm1` and :meth:`log1p`, written to stay accurate (no cancellation near 0).
+`expm1()` and `log1p()`, written to stay accurate (no cancellation near 0).
 """
 from __future__ import annotations
 

@@ -246,7 +246,7 @@ class Softmax(Activation):
     """Row-wise softmax: a_ij = e^(z_ij) / Σ_k e^(z_ik) (computed after subtracting the row max).
 
     Not elementwise: backward is the exact Jacobian-vector product ∂L/∂z = a ⊙ (g − Σ_k g_k·a_k)
-    for each row. For classification prefer raw logits with :class:`deltaprop.CrossEntropy`, which
+    for each row. For classification prefer raw logits with [`deltaprop.CrossEntropy`][deltaprop.CrossEntropy], which
     fuses the softmax and its gradient.
 
     Shape: ``(N, C)`` → ``(N, C)``.

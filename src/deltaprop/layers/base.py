@@ -4,7 +4,7 @@ A layer is one class: its forward pass and its backward pass, what it is (``kind
 whether it draws random numbers, and how it is saved (``config``, ``parameters``, ``state``).
 Nothing else in the package needs to know about a layer type, so a user's own layer works
 everywhere — gradcheck, fit, the monitor, ``inspect``, ``diagnose``, model files — once it is
-registered with :func:`register_layer`.
+registered with [`register_layer()`][deltaprop.register_layer].
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ class Layer:
     ``backward`` needs. ``backward(grad_y) -> grad_x`` receives ∂L/∂y, writes ∂L/∂θ into every
     ``Parameter.grad`` and returns ∂L/∂x for the layer below.
 
-    **The pass record.** The model running the layer (:class:`deltaprop.Sequential`) writes what
+    **The pass record.** The model running the layer ([`deltaprop.Sequential`][deltaprop.Sequential]) writes what
     the last pass gave and produced on the layer, publicly: ``input`` (its x), ``output`` (its y)
     and ``grad_output`` (∂L/∂y from the last backward pass; for a Dense layer this is its δ =
     ∂L/∂Z). ``inspect``, the training monitor and ``diagnose`` read these, and nothing else.
@@ -120,7 +120,7 @@ class Layer:
 
     # ------------------------------------------------------------------ export
     #: ``to_onnx(graph, x) -> y``: the eval-mode forward pass as ONNX operators, built with the
-    #: :class:`deltaprop.export.graph.OnnxGraph` it is given (names of tensors in, name out). A layer
+    #: `deltaprop.export.graph.OnnxGraph` it is given (names of tensors in, name out). A layer
     #: without one cannot be exported; ``dp.export_onnx`` says which.
     to_onnx = None
 

@@ -13,7 +13,7 @@ with the same W everywhere. Written that way (im2col), each pass is one matrix p
 
 im2col and col2im copy or add one strided slice per kernel tap (k, or k₁·k₂ array operations), each
 vectorized over samples, channels and positions; where numba is installed, col2im and the (N, C) ↔ (C, N)
-swaps of short rows run compiled (:mod:`deltaprop.layers.conv_kernels`, same sums in the same order). Every
+swaps of short rows run compiled (`deltaprop.layers.conv_kernels`, same sums in the same order). Every
 option is checked against finite differences and against PyTorch.
 """
 from __future__ import annotations
@@ -82,7 +82,7 @@ def im2col(x: np.ndarray, kernel: tuple, stride: tuple, dilation: tuple, positio
 
 def col2im(cols: np.ndarray, shape: tuple, kernel: tuple, stride: tuple, dilation: tuple,
            positions: tuple) -> np.ndarray:
-    """The adjoint of :func:`im2col`: each entry of ``cols`` (C·k, N·positions) added back onto the input
+    """The adjoint of `im2col()`: each entry of ``cols`` (C·k, N·positions) added back onto the input
     position it was read from, giving an array of the padded input's ``shape`` (N, C, *spatial)."""
     n, channels = shape[:2]
     total = np.zeros((channels, n, *shape[2:]), dtype=cols.dtype)

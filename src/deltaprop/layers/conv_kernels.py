@@ -1,6 +1,6 @@
 """Compiled col2im and axis swaps for the convolutions (numba, when installed).
 
-The NumPy versions in :mod:`deltaprop.layers.conv` add one strided slice per kernel tap; on the small
+The NumPy versions in `deltaprop.layers.conv` add one strided slice per kernel tap; on the small
 sequences and images CNNs see (10–30 positions a row) NumPy spends much of its time stepping through short
 inner loops. These kernels do the same sums element by element, padding and cropping included, in the same
 order, so they give the same numbers (the tests check that, and both against PyTorch). A 1-D input

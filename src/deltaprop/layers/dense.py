@@ -25,7 +25,7 @@ class Dense(Layer):
     bias : bool, default True
         Whether to add the bias ``b``.
     init : str or callable, default ``"glorot_uniform"``
-        Initializer of ``W`` (see :mod:`deltaprop.init`). ``dp.mlp`` picks ``he_uniform`` for
+        Initializer of ``W`` (see [`deltaprop.init`][deltaprop.init]). ``dp.mlp`` picks ``he_uniform`` for
         the ReLU family instead.
     bias_init : str or callable, default ``"zeros"``
         Initializer of ``b``.

@@ -19,7 +19,7 @@ class Dropout(Layer):
     Eval mode: the identity. Masks come from ``self.rng``, a Generator that ``fit`` (and the
     Sequential constructor) seed from the model and fit seeds, so runs are reproducible. In
     data-parallel training every process draws the mask of the whole global batch and keeps its rows
-    (see :mod:`deltaprop.shard`): the masks one process would draw.
+    (see `deltaprop.shard`): the masks one process would draw.
 
     Parameters
     ----------

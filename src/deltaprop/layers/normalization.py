@@ -86,7 +86,7 @@ class BatchNorm(_Normalization):
 
     ``running_mean`` and ``running_var`` are state saved with the model, not parameters. In
     data-parallel training μ, σ² and the means of the backward pass are those of the global batch
-    (summed over the processes: see :mod:`deltaprop.shard`), so every process normalizes as one
+    (summed over the processes: see `deltaprop.shard`), so every process normalizes as one
     process would.
 
     Parameters

@@ -26,7 +26,7 @@ class Adam(Optimizer):
     eps : float, default 1e-8
         > 0.
     weight_decay : float, default 0
-        L2 penalty λ added to the gradient (see :class:`AdamW` for decoupled decay).
+        L2 penalty λ added to the gradient (see [`AdamW`][deltaprop.AdamW] for decoupled decay).
     amsgrad : bool, default False
     """
 
@@ -82,7 +82,7 @@ class AdamW(Adam):
 
         θ ← θ·(1 − α·λ), then the Adam step on g = ∂L/∂θ (without λθ).
 
-    Same parameters as :class:`Adam`; ``weight_decay`` defaults to 0.01.
+    Same parameters as [`Adam`][deltaprop.Adam]; ``weight_decay`` defaults to 0.01.
     """
 
     decoupled = True

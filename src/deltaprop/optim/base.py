@@ -34,7 +34,7 @@ class Optimizer:
     def step(self, params) -> None:
         """Update each Parameter in place from its ``.grad``.
 
-        For a model's :class:`~deltaprop.parameter.ParameterList` (``model.parameters()``) with the fused
+        For a model's `ParameterList` (``model.parameters()``) with the fused
         kernels available, the update is one kernel call over the whole parameter buffer, the state kept
         in buffers of the same layout (each parameter's state is a view of them).
         """
@@ -149,7 +149,7 @@ class Optimizer:
                     raise ValueError(f"optimizer state {name!r}/{key} holds non-finite values")
 
     def load_state_dict(self, state_dict: dict) -> None:
-        """Restore hyperparameters and per-parameter state saved by :meth:`state_dict`."""
+        """Restore hyperparameters and per-parameter state saved by [`state_dict()`][deltaprop.optim.base.Optimizer.state_dict]."""
         if state_dict.get("type", type(self).__name__) != type(self).__name__:
             raise ValueError(
                 f"state_dict is for {state_dict['type']}, cannot load it into {type(self).__name__}"

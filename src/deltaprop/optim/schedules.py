@@ -28,7 +28,7 @@ class Schedule:
         return {}
 
     def load_state_dict(self, state: dict) -> None:
-        """Take back what :meth:`state_dict` gave."""
+        """Take back what [`state_dict()`][deltaprop.optim.schedules.Schedule.state_dict] gave."""
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.startswith("_"))

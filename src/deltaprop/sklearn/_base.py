@@ -1,7 +1,7 @@
 """What MLPClassifier and MLPRegressor share: scikit-learn's training algorithm on a deltaprop network.
 
 The parameters, their defaults and meaning, the fitted attributes and the convergence rules are
-scikit-learn's (``sklearn.neural_network``); the network is a :class:`deltaprop.Sequential`
+scikit-learn's (``sklearn.neural_network``); the network is a [`deltaprop.Sequential`][deltaprop.Sequential]
 (``model_``), trained by deltaprop's backward pass and optimizers, so everything deltaprop shows —
 ``inspect()``, δ, ``diagnose``, the monitor, ``dp.save`` — works on it.
 """
@@ -52,7 +52,7 @@ def rows(X, index):
 
 
 class BaseMLP(BaseEstimator):
-    """The estimator both MLPs derive from; see :class:`deltaprop.sklearn.MLPClassifier` for the parameters."""
+    """The estimator both MLPs derive from; see [`deltaprop.sklearn.MLPClassifier`][deltaprop.sklearn.MLPClassifier] for the parameters."""
 
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(numbers.Integral, 1, None, closed="left")],

@@ -192,7 +192,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         return output
 
     def predict_log_proba(self, X):
-        """ln of :meth:`predict_proba`."""
+        """ln of [`predict_proba()`][deltaprop.sklearn.classifier.MLPClassifier.predict_proba]."""
         probabilities = self.predict_proba(X)
         return np.log(probabilities, out=probabilities)
 

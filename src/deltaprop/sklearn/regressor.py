@@ -15,7 +15,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     """Multi-layer perceptron regressor: ``sklearn.neural_network.MLPRegressor`` on a deltaprop network.
 
     The same parameters, defaults, attributes and convergence rules as scikit-learn's class (see
-    :class:`deltaprop.sklearn.MLPClassifier` for them and for what deltaprop adds: ``normalization``,
+    [`deltaprop.sklearn.MLPClassifier`][deltaprop.sklearn.MLPClassifier] for them and for what deltaprop adds: ``normalization``,
     ``dropout``, every activation, ``dtype``, ``callbacks``, ``monitor``, ``fit(X_val=, y_val=)``).
 
     Parameters

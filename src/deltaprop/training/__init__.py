@@ -1,6 +1,6 @@
 """The training loop, its history, metrics, callbacks and monitor.
 
-``Sequential.fit`` and ``Sequential.evaluate`` are the functions :func:`fit` and :func:`evaluate`
+``Sequential.fit`` and ``Sequential.evaluate`` are the functions [`fit()`][deltaprop.fit] and [`evaluate()`][deltaprop.evaluate]
 of this package, attached to the model class here: the model (core) never imports the level
 above it, and ``model.fit(X, y, …)`` reads as users of Keras and scikit-learn expect.
 """

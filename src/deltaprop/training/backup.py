@@ -14,7 +14,7 @@ The file is deltaprop's model-file format (safetensors and a JSON header with a 
 no pickle), written atomically and fsynced: a new backup replaces the previous one only once it is whole
 on disk, and a temporary left by a process killed while writing is never read (it is removed). Every
 field is checked before anything is put back — a damaged or edited file, or a backup from another
-model, other fit settings or other data, is refused with one :class:`BackupError` naming the file and
+model, other fit settings or other data, is refused with one [`BackupError`][deltaprop.BackupError] naming the file and
 what is wrong, and the backup is left where it is.
 """
 from __future__ import annotations
@@ -207,8 +207,10 @@ class BackupAndRestore(Callback):
         differences = [f"{key}: {saved.get(key)!r} in the backup, {now.get(key)!r} now"
                        for key in sorted(set(saved) | set(now)) if saved.get(key) != now.get(key)]
         if differences:
-            raise BackupError(f"{self.path} was made for another run ({'; '.join(differences[:3])}"
-                              f"{'; …' if len(differences) > 3 else ''}); remove it to start afresh")
+            error = BackupError(f"{self.path} was made for another run ({'; '.join(differences[:3])}"
+                                f"{'; …' if len(differences) > 3 else ''}); remove it to start afresh")
+            error.differences = [key for key in sorted(set(saved) | set(now)) if saved.get(key) != now.get(key)]
+            raise error
 
     def on_train_end(self, logs):
         """Remove the backup if training ended normally; after a failure or an interruption it is the way back."""

@@ -12,7 +12,7 @@ from .history import History
 
 @dataclass
 class BestOf:
-    """Result of :func:`fit_best_of`: the best model, its history, and every start's score."""
+    """Result of [`fit_best_of()`][deltaprop.fit_best_of]: the best model, its history, and every start's score."""
 
     model: object
     history: History

@@ -6,7 +6,7 @@ batch ``on_backward_end`` (gradients computed, update not yet applied) and ``on_
 ends (last epoch, a stop, an error or ``KeyboardInterrupt``). ``self.stop(reason)`` ends training
 after the current batch.
 
-A callback sees the run through ``self.run`` (a :class:`deltaprop.training.TrainingRun`: model,
+A callback sees the run through ``self.run`` (a [`deltaprop.training.TrainingRun`][deltaprop.training.TrainingRun]: model,
 loss, optimizer, history) and the model's public API only. Its state (what it has counted and
 kept) can be saved and restored with ``state_dict()`` / ``load_state_dict()``.
 """
@@ -31,11 +31,11 @@ class Callback:
 
     def state_dict(self) -> dict:
         """What the callback has counted and kept (arrays, numbers, strings, lists, dicts), for a backup of
-        the run; restored by :meth:`load_state_dict` after ``on_train_begin``. Stateless callbacks keep {}."""
+        the run; restored by [`load_state_dict()`][deltaprop.training.callbacks.Callback.load_state_dict] after ``on_train_begin``. Stateless callbacks keep {}."""
         return {}
 
     def load_state_dict(self, state: dict) -> None:
-        """Take back what :meth:`state_dict` gave (called after ``on_train_begin`` when a run resumes)."""
+        """Take back what [`state_dict()`][deltaprop.training.callbacks.Callback.state_dict] gave (called after ``on_train_begin`` when a run resumes)."""
 
     def on_train_begin(self, logs: dict) -> None: ...
     def on_train_end(self, logs: dict) -> None: ...

@@ -2,7 +2,7 @@
 
 ``fit(..., distributed=True)`` under ``mpiexec -n N``: every process (rank) runs the same script on the
 same data and seeds, so all draw the same epoch permutation. Each global mini-batch of ``batch_size`` rows
-is cut into N contiguous slices, one per rank (:meth:`MPIReplicas.slice`). A rank runs forward and
+is cut into N contiguous slices, one per rank (`slice()`). A rank runs forward and
 backward on its ``n_r`` rows with the loss gradient weighted by ``n_r / n`` — the gradient of the global
 batch's mean loss with respect to its rows — so that the sum over ranks of the parameter gradients is the
 one-process gradient::
@@ -10,10 +10,10 @@ one-process gradient::
     ∂L/∂θ = Σ_r ∂L/∂θ|rows of r,      L = Σ_r (n_r / n) · L_r   (L_r: the mean loss over rank r's rows)
 
 The sum is **one** ``MPI_Allreduce`` per step over ``ParameterList.reduce_buffer`` (every gradient, then
-the weighted loss, and any rank's vote to stop). BatchNorm and Dropout see the global batch through a :class:`~deltaprop.shard.BatchShard`.
+the weighted loss, and any rank's vote to stop). BatchNorm and Dropout see the global batch through a `BatchShard`.
 Every rank then applies the same update to the same weights, so the weights stay equal without being sent.
 
-Outside mpiexec (or with one rank), :class:`Replicas` runs the plain one-process step.
+Outside mpiexec (or with one rank), `Replicas` runs the plain one-process step.
 """
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ class History(dict):
     ``"interrupted"``, or ``"failed"`` when an exception left the loop; ``"running"`` until it
     ends), and ``message`` gives the details when a callback stopped it.
     ``diagnostics`` holds the per-step gradient-flow records of ``fit(..., monitor=True)``
-    (a :class:`deltaprop.Diagnostics`), else None.
+    (a [`deltaprop.Diagnostics`][deltaprop.Diagnostics]), else None.
     """
 
     def __init__(self, *args, **kwargs):

@@ -18,7 +18,7 @@ class Diagnostics(dict):
     layer), ``weight_norm`` (‖θ‖), ``update_ratio`` (‖Δθ‖/‖θ‖ of the step's update), ``delta_norm``
     and ``delta_rms`` (‖∂L/∂output‖ over the batch: δ for a Dense layer); and what the layer's family
     can suffer from, ``dead`` (ReLU family) or ``saturated`` (sigmoid, tanh), as defined in
-    :mod:`deltaprop.training.measures`. ``activations`` holds a sample of each activation layer's
+    `deltaprop.training.measures`. ``activations`` holds a sample of each activation layer's
     outputs at the first (``"start"``) and last (``"end"``) recorded step.
     """
 

@@ -12,7 +12,7 @@ def train_step(model, loss, X_batch, y_batch, *, input_gradient: bool = False) -
 
     The update (4.) is the optimizer's: ``optimizer.step(model.parameters())``. ``X_batch`` must
     already be checked and of the model's dtype. With ``input_gradient=False`` the backward pass
-    stops at the first layer with parameters (see :meth:`Sequential.backward`).
+    stops at the first layer with parameters (see [`backward()`][deltaprop.Sequential.backward]).
 
     Returns
     -------

@@ -35,7 +35,7 @@ class EpochProgress:
 class TrainingRun:
     """What callbacks see of a run (``callback.run``): the model, loss, optimizer, history, the ``stop``
     flag, and where the run is — ``step`` (updates so far), ``start_epoch`` and ``progress`` (a
-    :class:`EpochProgress`), the run's Generator ``rng``, its ``schedule``, ``callbacks``, the fit
+    `EpochProgress`), the run's Generator ``rng``, its ``schedule``, ``callbacks``, the fit
     ``settings``, the mini-batches ``bounds`` ((start, stop) of each within an epoch's order) and ``is_chief``
     (False in the ranks of a distributed run that must not write files). A callback that restores a run
     (BackupAndRestore) sets them in ``on_train_begin``."""
@@ -78,7 +78,7 @@ class TrainingRun:
 
     def check_snapshot(self, snapshot, name: str = "snapshot") -> None:
         """Raise ``ValueError`` unless ``snapshot`` (read from a file) holds arrays of exactly the shapes and dtypes
-        of :meth:`snapshot`'s, all finite."""
+        of [`snapshot()`][deltaprop.training.trainer.TrainingRun.snapshot]'s, all finite."""
         arrays = self._arrays()
         if not isinstance(snapshot, list) or len(snapshot) != len(arrays):
             raise ValueError(f"{name} must hold {len(arrays)} arrays")
@@ -232,9 +232,9 @@ def fit(model, X, y, *, loss, optimizer, epochs: int, batch_size: int = 32, shuf
         0 silent; 1 a progress bar on a terminal, one line per epoch otherwise.
     monitor : bool, int or TrainingMonitor, optional
         Record per-layer gradient-flow measurements every 10 (or N) steps into
-        ``history.diagnostics`` (see :class:`deltaprop.TrainingMonitor`).
+        ``history.diagnostics`` (see [`deltaprop.TrainingMonitor`][deltaprop.TrainingMonitor]).
     distributed : bool or mpi4py communicator, default False
-        Data-parallel training under ``mpiexec -n N`` (see :mod:`deltaprop.training.distributed`):
+        Data-parallel training under ``mpiexec -n N`` (see `deltaprop.training.distributed`):
         every process runs the same script on the same data; each global batch of ``batch_size``
         rows is split among the processes and their gradients summed by one MPI Allreduce per
         step, so the result is the one-process result. Only rank 0 prints. Outside mpiexec, one
