@@ -77,7 +77,8 @@ def why_left_out(column, constant: bool = True) -> str | None:
     """Why a column is left out (with ``constant``: the same value in every row; a text column like an identifier,
     or with too many categories to one-hot encode), or None."""
     if constant and len(column) > 1 and not missing_values.mask(column).any() and column.nunique() == 1:
-        return f"the same value in every training row ({column.iloc[0]!r})"
+        value = column.iloc[0]
+        return f"the same value in every training row ({getattr(value, 'item', lambda: value)()!r})"
     if not _is_text(column):
         return None
     n_rows, n_distinct = len(column), len(set(_as_strings(column)) - {missing_values.MISSING_CATEGORY})

@@ -217,7 +217,7 @@ def data_notices(table, split) -> None:
             note(f"column {column!r} left out: {reason}")
         else:
             note(f"column {column!r} left out: {reason} (--keep {shlex.quote(column)} to one-hot encode it)")
-    for column in [] if hasattr(table, "X") else counting_columns(split.train_table.features, pre):
+    for column in [] if hasattr(table, "X") else counting_columns(table.features, pre):
         note(f"column {column!r} holds distinct whole numbers counting up, like a row number or an identifier; if it "
              f"is one, leave it out with --drop {shlex.quote(column)}")
     if pre.task == "classification":
@@ -243,7 +243,7 @@ def counting_columns(features, pre) -> list:
         if column in pre.categories or column not in features:
             continue
         values = features[column].to_numpy(dtype=np.float64)
-        if len(values) > 10 and np.all(np.diff(values) == 1):
+        if len(values) > 10 and np.all(np.diff(values) == 1):     # the rows as the file holds them
             found.append(column)
     return found
 

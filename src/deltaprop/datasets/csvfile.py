@@ -134,11 +134,11 @@ def sniff_delimiter(sample: list, path: str) -> str:
         return "\t"
     sample = [line for line in sample if line.strip()][:SNIFF_LINES]
 
-    def fields_if_consistent(counts):
+    def fields_if_consistent(counts, row_names=False):
         if counts and counts[0] > 1 and counts.count(counts[0]) >= 0.8 * len(counts):
             return counts[0]
         rows = counts[1:]    # a header one field short of rows that all agree: R's row names (said when read)
-        if len(rows) >= 2 and rows[0] == counts[0] + 1 and rows.count(rows[0]) >= 0.8 * len(rows):
+        if row_names and len(rows) >= 2 and rows[0] == counts[0] + 1 and rows.count(rows[0]) >= 0.8 * len(rows):
             return rows[0]
         return 0
 
@@ -150,7 +150,7 @@ def sniff_delimiter(sample: list, path: str) -> str:
             continue
         if fields > best_fields:
             best, best_fields = delimiter, fields
-    if not best_fields and fields_if_consistent([len(_split_whitespace(line)) for line in sample]):
+    if not best_fields and fields_if_consistent([len(_split_whitespace(line)) for line in sample], row_names=True):
         return WHITESPACE
     return best
 
