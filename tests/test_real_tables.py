@@ -311,3 +311,14 @@ def test_diagnose_gives_each_advice_once(tmp_path):
     findings = [line for line in out.splitlines() if line.startswith(("vanishing", "finding", "---", "what to do",
                                                                         "    "))]
     assert len(findings) > 10 and max(len(line) for line in findings) <= 120
+
+
+def test_a_table_of_under_100_training_rows_trains_every_epoch_without_a_validation_split(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3))
+    pd.DataFrame({"a": X[:, 0], "b": X[:, 1], "c": X[:, 2], "y": X[:, 0] - X[:, 1] + 0.1 * rng.normal(size=60)}
+                 ).round(4).to_csv(tmp_path / "tiny.csv", index=False)
+    out, _ = _ok("train", "--data", "tiny.csv", "--quiet", "--out", "run", cwd=tmp_path)
+    assert "split: 48 train / 0 validation / 12 test rows" in out
+    assert re.search(r"^epochs trained\s+300$", out, re.MULTILINE)
+    assert _metric(out, "test r2") > 0.8

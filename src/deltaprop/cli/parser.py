@@ -24,8 +24,8 @@ TRAIN_EXAMPLES = """examples:
   deltaprop train --resume runs/pets                        continue a killed or interrupted run
 
 settings marked [auto] follow the size of the data: with fewer than 1,000 training rows, batch 16,
-validation share 0.2, at most 300 epochs, patience 20 and dropout 0.1; otherwise batch 32, 0.1, 100, 10
-and no dropout.
+validation share 0.2, at most 300 epochs, patience 20 and dropout 0.1 (below 100 rows no validation share:
+all 300 epochs); otherwise batch 32, 0.1, 100, 10 and no dropout.
 
 """ + EXIT_CODES
 
