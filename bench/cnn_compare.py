@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import timed_ms, write_section  # noqa: E402
+from common import timed_ms, use_threads, write_section  # noqa: E402
 
 NETWORKS = {
     "mnist1d": {"data": "mnist1d", "batch": 100, "lr": 1e-2},
@@ -144,7 +144,8 @@ def jax_runner(name, X, y):
 RUNNERS = {"deltaprop": deltaprop_runner, "pytorch": torch_runner, "jax": jax_runner}
 
 
-def worker(library, name, connection):
+def worker(library, name, connection, n_threads=None):
+    use_threads(library, n_threads)
     X, y = data(name)
     run = RUNNERS[library](name, X, y)
     run()
@@ -152,14 +153,14 @@ def worker(library, name, connection):
         connection.send(timed_ms(run))
 
 
-def measure(name, repeats) -> dict:
+def measure(name, repeats, n_threads=None) -> dict:
     import multiprocessing
 
     context = multiprocessing.get_context("spawn")
     workers = {}
     for library in LIBRARIES:
         parent, child = context.Pipe()
-        process = context.Process(target=worker, args=(library, name, child), daemon=True)
+        process = context.Process(target=worker, args=(library, name, child, n_threads), daemon=True)
         process.start()
         workers[library] = (process, parent)
     times = {library: [] for library in LIBRARIES}
@@ -179,10 +180,13 @@ def measure(name, repeats) -> dict:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--threads", type=int, help="threads for every library, each bound to that many cores "
+                        "[each library's default: every core]")
+    parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
     args = parser.parse_args()
     rows = []
     for name in NETWORKS:
-        result = measure(name, args.repeats)
+        result = measure(name, args.repeats, args.threads)
         best = min(("pytorch", "jax"), key=result.get)
         rows.append((name, result, best))
         print(name, {k: round(v, 1) for k, v in result.items()}, f"dp/{best} {result['deltaprop'] / result[best]:.2f}",
@@ -196,7 +200,8 @@ def main():
     for name, result, best in rows:
         lines.append(f"| {name} | {result['deltaprop']:.1f} | {result['pytorch']:.1f} | {result['jax']:.1f} | "
                      f"**{result['deltaprop'] / result[best]:.2f}** ({'PyTorch' if best == 'pytorch' else 'JAX'}) |")
-    write_section("## Convolutional networks", "\n".join(lines) + "\n")
+    if not args.no_write:
+        write_section("## Convolutional networks", "\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

@@ -68,3 +68,31 @@ def write_section(heading: str, text: str, path: Path = RESULTS) -> None:
         end = old.find("\n## ", start + len(heading))
         new = old[:start] + text.rstrip("\n") + ("\n\n" + old[end + 1:] if end != -1 else "\n")
     path.write_text(new)
+
+
+def use_threads(library: str, n_threads: int | None) -> None:
+    """In a worker process, before its library runs: ``n_threads`` threads for it (None: the library's default).
+    The process is also bound to the first ``n_threads`` cores it may use, so that every library meets the same
+    machine."""
+    if n_threads is None:
+        return
+    import os
+
+    cores = sorted(os.sched_getaffinity(0))
+    os.sched_setaffinity(0, cores[:n_threads] if n_threads <= len(cores) else cores)
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[name] = str(n_threads)
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(n_threads)        # NumPy's BLAS, already loaded
+    if library == "deltaprop":
+        import deltaprop as dp
+
+        dp.set_num_threads(n_threads)
+    elif library == "pytorch":
+        import torch
+
+        torch.set_num_threads(n_threads)
+    elif library == "jax":   # before JAX starts: XLA's CPU thread pool
+        os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=true "
+                                   f"intra_op_parallelism_threads={n_threads}").strip()

@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import mnist4000, timed_ms, torch_epoch_runner, write_section  # noqa: E402
+from common import mnist4000, timed_ms, torch_epoch_runner, use_threads, write_section  # noqa: E402
 
 import deltaprop as dp  # noqa: E402
 
@@ -192,8 +192,9 @@ def reset_peak() -> None:
         pass
 
 
-def worker(library: str, hidden: int, batch: int, connection) -> None:
+def worker(library: str, hidden: int, batch: int, connection, n_threads=None) -> None:
     """Build the library's model, then run commands from the parent: epoch, predict, memory, stop."""
+    use_threads(library, n_threads)
     X, y = mnist4000()
     run, model = RUNNERS[library](sizes_for(hidden), X, y, batch)
     setup_peak, setup_rss = rss_mb("VmHWM"), rss_mb()
@@ -216,14 +217,14 @@ def worker(library: str, hidden: int, batch: int, connection) -> None:
             return
 
 
-def measure_point(hidden, batch, repeats, libraries, with_predict: bool) -> dict:
+def measure_point(hidden, batch, repeats, libraries, with_predict: bool, n_threads=None) -> dict:
     import multiprocessing
 
     context = multiprocessing.get_context("spawn")
     workers = {}
     for library in libraries:
         parent, child = context.Pipe()
-        process = context.Process(target=worker, args=(library, hidden, batch, child), daemon=True)
+        process = context.Process(target=worker, args=(library, hidden, batch, child, n_threads), daemon=True)
         process.start()
         workers[library] = (process, parent)
     result = {library: {"runs": []} for library in libraries}
@@ -263,6 +264,8 @@ def main():
     parser.add_argument("--batches", type=int, nargs="*", default=list(BATCHES))
     parser.add_argument("--libraries", nargs="*", default=list(LIBRARIES))
     parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
+    parser.add_argument("--threads", type=int, help="threads for every library, each bound to that many cores "
+                        "[each library's default: every core]")
     args = parser.parse_args()
     if args.quick:
         args.hidden, args.repeats, args.no_write = [1024], 3, True
@@ -273,7 +276,8 @@ def main():
     rows = []
     for hidden in args.hidden:
         for batch in args.batches:
-            result = measure_point(hidden, batch, args.repeats, args.libraries, with_predict=batch == max(args.batches))
+            result = measure_point(hidden, batch, args.repeats, args.libraries, with_predict=batch == max(args.batches),
+                                   n_threads=args.threads)
             flops = epoch_flops(sizes_for(hidden), len(X))
             for lib in args.libraries:
                 result[lib]["peak_fraction"] = flops / (result[lib]["ms"] / 1000) / 1e9 / peak

@@ -192,13 +192,13 @@ def test_compiled_and_numpy_convolutions_give_the_same_numbers(layer, shape, rng
     """With numba (the fast extra) im2col/col2im run compiled; without it, tap by tap in NumPy: same sums."""
     from deltaprop.layers import conv_kernels
 
-    if conv_kernels._kernel(conv_kernels._col2im) is None:
+    if conv_kernels.compiled(conv_kernels._col2im) is None:
         pytest.skip("numba is not installed: only the NumPy path exists")
     x = rng.normal(size=shape).astype(np.float32)
     results = []
     for compiled in (True, False):
         if not compiled:
-            monkeypatch.setattr(conv_kernels, "_kernel", lambda function: None)
+            monkeypatch.setattr(conv_kernels, "compiled", lambda function: None)
         y = layer.forward(x, training=True)
         grad_x = layer.backward(np.cos(y))
         results.append((y, grad_x, layer.W.grad.copy(), layer.b.grad.copy()))

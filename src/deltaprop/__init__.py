@@ -28,6 +28,7 @@ from .io import Checkpoint, load, load_checkpoint, save
 from .export import export_onnx
 from .preprocessing import Preprocessor
 from .diagnostics import Finding, diagnose
+from .threads import num_threads, set_num_threads
 
 from ._version import __version__
 
@@ -43,7 +44,7 @@ __all__ = [
     "fit", "evaluate", "train_step", "fit_best_of", "BestOf", "History", "TrainingRun", "Callback", "EarlyStopping",
     "StopAtTarget", "TerminateOnNaN", "LambdaCallback", "BackupAndRestore", "BackupError",
     "save", "load", "load_checkpoint", "Checkpoint", "export_onnx", "ModelFileError", "Preprocessor", "datasets",
-    "diagnose", "Finding", "TrainingMonitor", "Diagnostics",
+    "diagnose", "Finding", "TrainingMonitor", "Diagnostics", "set_num_threads", "num_threads",
 ]
 
 

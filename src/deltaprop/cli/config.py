@@ -48,7 +48,7 @@ SETTINGS = {
     "pool": ((str,), "none"),
 }
 #: settings that describe where a run goes or how it is launched, not what it computes: never saved
-NOT_SAVED = {"out", "overwrite", "config", "quiet", "resume", "distributed"}
+NOT_SAVED = {"out", "overwrite", "config", "quiet", "resume", "distributed", "threads"}
 CHOICES = {
     "task": ("auto", "classification", "regression"),
     "normalization": ("none", "batchnorm", "layernorm"),

@@ -93,6 +93,8 @@ def _train_options(parser) -> None:
     add("--pool", choices=["none", "max", "avg"], help="a pooling of size 2 after each convolution [none]")
     add("--distributed", action="store_true",
         help="data-parallel training under mpiexec -n N (the one-process result; rank 0 prints and writes)")
+    add("--threads", type=int, metavar="N", help="threads for deltaprop's passes and BLAS together [the cores this "
+        "process may use, or DELTAPROP_NUM_THREADS]; under mpiexec, per rank: keep ranks × threads ≤ cores")
 
 
 def build_parser() -> argparse.ArgumentParser:

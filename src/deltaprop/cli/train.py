@@ -384,8 +384,13 @@ def run(args) -> int:
     """``deltaprop train``; under mpiexec with --distributed, every rank runs it and rank 0 alone prints and writes."""
     import contextlib
 
+    from .. import threads
     from . import notes
 
+    if args.threads is not None:
+        if args.threads < 1:
+            raise InputError(f"--threads must be at least 1, got {args.threads}")
+        threads.set_num_threads(args.threads)
     replicas = connect_ranks(args)
     if replicas.is_chief:
         return train(args, replicas)

@@ -14,9 +14,11 @@ import math
 
 import numpy as np
 
-from .. import _numba
+from .. import _numba, threads
 
 _compiled: dict = {}
+#: values per piece of samples worth a thread of its own (measured: bench/scaling.py)
+MIN_CHUNK_VALUES = 1 << 18
 
 
 def _col2im(cols, grad, kh, kw, sh, sw, ph, pw, dh, dw, out_h, out_w):
@@ -27,16 +29,29 @@ def _col2im(cols, grad, kh, kw, sh, sw, ph, pw, dh, dw, out_h, out_w):
         for p in range(kh):
             for q in range(kw):
                 row = (c * kh + p) * kw + q
+                source = cols[row]
+                offset = q * dw - pw
+                # the positions j whose column w = j·sw + offset lies inside the input: [first, last)
+                first = min(out_w, max(0, (-offset + sw - 1) // sw))
+                last = max(first, min(out_w, (width - 1 - offset) // sw + 1))
                 for n in range(n_samples):
                     for i in range(out_h):
                         h = i * sh + p * dh - ph
                         if h < 0 or h >= height:
                             continue
+                        target = grad[n, c, h]
                         start = (n * out_h + i) * out_w
-                        for j in range(out_w):
-                            w = j * sw + q * dw - pw
-                            if 0 <= w < width:
-                                grad[n, c, h, w] += cols[row, start + j]
+                        for j in range(first, last):
+                            target[j * sw + offset] += source[start + j]
+
+
+def _swap_add_bias(z, bias, out):
+    """out[n, c, k] = z[c, n, k] + bias[c]: the product's (C, N, R) layout to (N, C, R), the bias added."""
+    for c in range(z.shape[0]):
+        b = bias[c]
+        for n in range(z.shape[1]):
+            for k in range(z.shape[2]):
+                out[n, c, k] = z[c, n, k] + b
 
 
 def _swap_leading(a, out):
@@ -47,7 +62,8 @@ def _swap_leading(a, out):
                 out[j, i, k] = a[i, j, k]
 
 
-def _kernel(function):
+def compiled(function):
+    """``function`` compiled by numba (once; GIL released), or None without numba."""
     kernel = _compiled.get(function)
     if kernel is None:
         numba = _numba.load()
@@ -57,24 +73,69 @@ def _kernel(function):
     return kernel
 
 
-def _as_2d(shape_tuple, dims: int, fill: int):
+def as_2d(shape_tuple, dims: int, fill: int):
     """A 1-D convolution's (size,) setting as the 2-D (fill, size)."""
     return tuple(shape_tuple) if dims == 2 else (fill, *shape_tuple)
 
 
+def _geometry(kernel, stride, dilation, pads, positions) -> tuple:
+    """(kh, kw, sh, sw, ph, pw, dh, dw, out_h, out_w) of a 2-D convolution, or of a 1-D one as 1 × L."""
+    dims = len(kernel)
+    (kh, kw), (sh, sw), (dh, dw) = as_2d(kernel, dims, 1), as_2d(stride, dims, 1), as_2d(dilation, dims, 1)
+    ph, pw = as_2d([a for a, _ in pads], dims, 0)
+    out_h, out_w = as_2d(positions, dims, 1)
+    return kh, kw, sh, sw, ph, pw, dh, dw, out_h, out_w
+
+
+def _by_samples(kernel, n_samples: int, values_per_sample: int, per_sample_arrays, column_arrays, *scalars,
+                columns_per_sample: int):
+    """``kernel`` over chunks of samples: ``per_sample_arrays`` cut along their first axis, ``column_arrays`` (the
+    (C·k, N·positions) layout) along their columns, ``columns_per_sample`` of them per sample."""
+    min_samples = max(1, MIN_CHUNK_VALUES // max(1, values_per_sample))
+    if n_samples < 2 * min_samples or threads.num_threads() == 1:
+        kernel(*per_sample_arrays, *column_arrays, *scalars)
+        return
+
+    def piece(start, stop):
+        kernel(*(a[start:stop] for a in per_sample_arrays),
+               *(a[:, start * columns_per_sample:stop * columns_per_sample] for a in column_arrays), *scalars)
+
+    threads.split(piece, n_samples, min_samples)
+
+
 def col2im(cols, input_shape, kernel, stride, dilation, pads, positions):
     """∂L/∂x (N, C, *spatial) of the unpadded input from ∂L/∂cols (C·k, N·positions)."""
-    compiled = _kernel(_col2im)
-    if compiled is None:
+    add_back = compiled(_col2im)
+    if add_back is None:
         return None
     dims = len(kernel)
     grad = np.zeros(input_shape, dtype=cols.dtype)
     grad4 = grad if dims == 2 else grad[:, :, None, :]
-    (kh, kw), (sh, sw), (dh, dw) = _as_2d(kernel, dims, 1), _as_2d(stride, dims, 1), _as_2d(dilation, dims, 1)
-    ph, pw = _as_2d([a for a, _ in pads], dims, 0)
-    out_h, out_w = _as_2d(positions, dims, 1)
-    compiled(np.ascontiguousarray(cols), grad4, kh, kw, sh, sw, ph, pw, dh, dw, out_h, out_w)
+    geometry = _geometry(kernel, stride, dilation, pads, positions)
+    per_sample = math.prod(positions)
+    cols = np.ascontiguousarray(cols)
+    # samples are independent: each chunk adds into its own samples, in the order one call would
+    _by_samples(lambda g, c: add_back(c, g, *geometry), input_shape[0], cols.shape[0] * per_sample, [grad4], [cols],
+                columns_per_sample=per_sample)
     return grad
+
+
+def swap_add_bias(z, bias):
+    """``z`` (C, N, …) + ``bias`` per C, as a new (N, C, …) array, in one pass; None without numba."""
+    if not z.flags.c_contiguous or z.ndim < 3:
+        return None
+    kernel = compiled(_swap_add_bias)
+    if kernel is None:
+        return None
+    out = np.empty((z.shape[1], z.shape[0], *z.shape[2:]), dtype=z.dtype)
+    rows = math.prod(z.shape[2:])
+    z3, out3 = z.reshape(z.shape[0], z.shape[1], rows), out.reshape(z.shape[1], z.shape[0], rows)
+    min_samples = max(1, MIN_CHUNK_VALUES // max(1, z.shape[0] * rows))
+    if z.shape[1] < 2 * min_samples or threads.num_threads() == 1:
+        kernel(z3, bias, out3)
+    else:
+        threads.split(lambda start, stop: kernel(z3[:, start:stop], bias, out3[start:stop]), z.shape[1], min_samples)
+    return out
 
 
 def swap_leading(a):
@@ -82,9 +143,9 @@ def swap_leading(a):
     64 values or more, which NumPy's transposing copy handles as fast (measured)."""
     if not a.flags.c_contiguous or a.ndim < 3 or math.prod(a.shape[2:]) >= 64:
         return None
-    compiled = _kernel(_swap_leading)
-    if compiled is None:
+    kernel = compiled(_swap_leading)
+    if kernel is None:
         return None
     out = np.empty((a.shape[1], a.shape[0], *a.shape[2:]), dtype=a.dtype)
-    compiled(a.reshape(a.shape[0], a.shape[1], -1), out.reshape(a.shape[1], a.shape[0], -1))
+    kernel(a.reshape(a.shape[0], a.shape[1], -1), out.reshape(a.shape[1], a.shape[0], -1))
     return out

@@ -14,6 +14,7 @@ import math
 
 import numpy as np
 
+from . import pool_kernels
 from .base import Layer, register_layer
 from .conv import as_tuple, output_size, pad_spatial, taps
 
@@ -67,7 +68,25 @@ class _Pool(Layer):
 
 class _MaxPool(_Pool):
     def forward(self, x, training=False):
-        """y = the largest entry of each window; which tap held it (the first, on ties) is kept for backward."""
+        """y = the largest entry of each window; which tap held it (the first, on ties) is kept for backward.
+        Compiled when numba is there (:mod:`.pool_kernels`: the same numbers), else :meth:`numpy_forward`."""
+        self._check(x)
+        self.spatial = x.shape[2:]
+        self.positions = self.output_shape(x.shape[1:])[1:]
+        self.input_shape_seen = x.shape
+        compiled = pool_kernels.max_pool(self, x)
+        if compiled is None:
+            return self.numpy_forward(x)
+        best, self.argmax = compiled
+        return best
+
+    def backward(self, grad_y):
+        """Each δ added to the input position of its window's maximum."""
+        compiled = pool_kernels.max_pool_backward(self, grad_y, self.argmax, self.input_shape_seen)
+        return compiled if compiled is not None else self.numpy_backward(grad_y)
+
+    def numpy_forward(self, x):
+        """The reference pass in NumPy: one strided view of the padded input per tap."""
         self._check(x)
         self.spatial = x.shape[2:]
         padded = self._pad(x, -np.inf)
@@ -89,8 +108,8 @@ class _MaxPool(_Pool):
                 self.argmax += equal * self.argmax.dtype.type(index)
         return best
 
-    def backward(self, grad_y):
-        """Each δ added to the input position of its window's maximum."""
+    def numpy_backward(self, grad_y):
+        """The reference backward pass in NumPy (after :meth:`numpy_forward`)."""
         total = np.zeros(self.padded_shape, dtype=grad_y.dtype)
         routed, chosen = np.empty_like(grad_y), np.empty(grad_y.shape, dtype=bool)
         disjoint = all(s >= k for s, k in zip(self.stride, self.kernel_size))   # windows do not overlap
@@ -110,7 +129,20 @@ class _MaxPool(_Pool):
 
 class _AvgPool(_Pool):
     def forward(self, x, training=False):
-        """y = the mean of each window, padding zeros included."""
+        """y = the mean of each window, padding zeros included (compiled when numba is there: the same numbers)."""
+        self._check(x)
+        self.spatial = x.shape[2:]
+        self.input_shape_seen = x.shape
+        compiled = pool_kernels.avg_pool(self, x)
+        return compiled if compiled is not None else self.numpy_forward(x)
+
+    def backward(self, grad_y):
+        """δ/k added to every position of each window."""
+        compiled = pool_kernels.avg_pool_backward(self, grad_y, self.input_shape_seen)
+        return compiled if compiled is not None else self.numpy_backward(grad_y)
+
+    def numpy_forward(self, x):
+        """The reference pass in NumPy: one strided view of the padded input per tap."""
         self._check(x)
         self.spatial = x.shape[2:]
         padded = self._pad(x, 0.0)
@@ -121,8 +153,9 @@ class _AvgPool(_Pool):
             total += padded[(slice(None), slice(None), *where)]
         return total / x.dtype.type(math.prod(self.kernel_size))
 
-    def backward(self, grad_y):
-        """δ/k added to every position of each window."""
+    def numpy_backward(self, grad_y):
+        """The reference backward pass in NumPy (after :meth:`numpy_forward`)."""
+        self.positions = grad_y.shape[2:]
         share = grad_y / grad_y.dtype.type(math.prod(self.kernel_size))
         total = np.zeros(self.padded_shape, dtype=grad_y.dtype)
         for _, where in taps(self.kernel_size, self.stride, self.ones, self.positions):

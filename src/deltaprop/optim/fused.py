@@ -13,10 +13,12 @@ import os
 
 import numpy as np
 
-from .. import _numba
+from .. import _numba, threads
 
 AVAILABLE = _numba.AVAILABLE
 THREADS = int(os.environ.get("DELTAPROP_OPTIMIZER_THREADS", "1"))
+#: elements of the smallest piece of an update worth a thread of its own (measured: bench/scaling.py)
+MIN_CHUNK = 1 << 19
 COMPILED: dict = {}   # rule function → its compiled kernel
 # LLVM may fuse multiply-adds and use reciprocal/approximate-function forms, never assume away NaN or
 # infinity (non-finite values must reach TerminateOnNaN): 25% faster Adam on a 784×256 matrix, and
@@ -154,6 +156,18 @@ def run(rule, value, *arrays_and_scalars) -> None:
     # reference rules do (NumPy keeps float32 when Python floats meet float32 arrays), at twice the
     # vector width of float64
     scalar = value.dtype.type
+    flat_value = _flat(value)
     flat = [_flat(a) if isinstance(a, np.ndarray) else a if isinstance(a, bool) else scalar(a)
             for a in arrays_and_scalars]
-    kernel(_flat(value), *flat)
+    pieces = threads.chunks(flat_value.size, MIN_CHUNK)
+    if len(pieces) == 1:
+        kernel(flat_value, *flat)
+        return
+
+    def piece(bounds):   # the same elementwise rule on a slice of every array: the same bits in any order
+        numba.set_num_threads(1)     # (numba's own thread count is per calling thread)
+        start, stop = bounds
+        kernel(flat_value[start:stop],
+               *[a[start:stop] if isinstance(a, np.ndarray) and a.size == flat_value.size else a for a in flat])
+
+    threads.run(piece, pieces)

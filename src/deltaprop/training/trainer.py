@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import losses as loss_registry
-from .. import optim
+from .. import optim, threads
 from ..digest import data_digest
 from .._checks import check_positive_int
 from ..layers.activations import Sigmoid
@@ -293,7 +293,7 @@ def fit(model, X, y, *, loss, optimizer, epochs: int, batch_size: int = 32, shuf
                                "data": data_identity if validation_data is None else
                                data_identity + data_digest(X_val, y_val)})
 
-    with replicas.guard():   # in a distributed run, a failure on one rank ends them all
+    with replicas.guard(), threads.session():   # one rank's failure ends them all; BLAS on the thread budget
         for callback in callbacks:
             callback.on_train_begin({})
         try:
