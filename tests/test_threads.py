@@ -120,13 +120,18 @@ def test_compiled_pooling_equals_the_numpy_reference(cls, shape, kernel, stride,
 
 @needs_numba
 @pytest.mark.parametrize("layer", [dp.ReLU(), dp.LeakyReLU(0.3)], ids=["relu", "leaky"])
-def test_compiled_activation_derivatives_equal_the_numpy_reference(layer, small_pieces):
+@pytest.mark.parametrize("order", ["C", "F", "mixed"])
+def test_compiled_activation_derivatives_equal_the_numpy_reference(layer, order, small_pieces):
+    """In either memory order (a Dense layer's Z and δ·Wᵀ are column-major), and across orders (NumPy's pass)."""
     dp.set_num_threads(3)
     rng = np.random.default_rng(1)
     z = rng.normal(size=(37, 11))
     z[0, :3] = 0.0                                                  # the kink: f'(0) = 0 (or α), as PyTorch
-    layer.forward(z, training=True)
     grad = rng.normal(size=z.shape)
+    if order != "C":
+        z = np.asfortranarray(z)
+        grad = grad if order == "mixed" else np.asfortranarray(grad)
+    layer.forward(z, training=True)
     np.testing.assert_allclose(layer.backward(grad), grad * layer.derivative(), rtol=0, atol=1e-12)
 
 

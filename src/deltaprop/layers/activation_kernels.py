@@ -27,27 +27,36 @@ def _leaky_relu_backward(grad, z, out, alpha):
         out[i] = grad[i] if z[i] > 0 else grad[i] * alpha
 
 
+def _memory_order(*arrays) -> str | None:
+    """"C" or "F" when every array is contiguous in that order (a Dense layer's Z and δ·Wᵀ are column-major), so
+    that their flat views line up element by element; None otherwise (NumPy then computes the pass)."""
+    if all(a.flags.c_contiguous for a in arrays):
+        return "C"
+    if all(a.flags.f_contiguous for a in arrays):
+        return "F"
+    return None
+
+
 def _elementwise(function, grad, z, *scalars):
     kernel = compiled(function)
-    if kernel is None or grad.shape != z.shape:
+    order = _memory_order(grad, z) if grad.shape == z.shape else None
+    if kernel is None or order is None:
         return None
-    grad, z = np.ascontiguousarray(grad).reshape(-1), np.ascontiguousarray(z).reshape(-1)
-    out = np.empty_like(grad)
+    out = np.empty_like(grad, order=order)
+    flat_grad, flat_z, flat_out = (a.reshape(-1, order=order) for a in (grad, z, out))   # views, no copies
     if out.size < 2 * MIN_CHUNK:
-        kernel(grad, z, out, *scalars)
+        kernel(flat_grad, flat_z, flat_out, *scalars)
     else:
-        threads.parallel(lambda start, stop: kernel(grad[start:stop], z[start:stop], out[start:stop], *scalars),
-                         out.size, MIN_CHUNK)
+        threads.split(lambda start, stop: kernel(flat_grad[start:stop], flat_z[start:stop], flat_out[start:stop],
+                                                 *scalars), out.size, MIN_CHUNK)
     return out
 
 
 def relu_backward(grad, z):
-    """∂L/∂A ⊙ [z > 0] in one pass (the shape of ``grad``); None without numba."""
-    out = _elementwise(_relu_backward, grad, z)
-    return None if out is None else out.reshape(grad.shape)
+    """∂L/∂A ⊙ [z > 0] in one pass (in ``grad``'s memory order); None without numba or for mixed layouts."""
+    return _elementwise(_relu_backward, grad, z)
 
 
 def leaky_relu_backward(grad, z, alpha: float):
-    """∂L/∂A ⊙ (1 if z > 0 else α) in one pass; None without numba."""
-    out = _elementwise(_leaky_relu_backward, grad, z, grad.dtype.type(alpha))
-    return None if out is None else out.reshape(grad.shape)
+    """∂L/∂A ⊙ (1 if z > 0 else α) in one pass; None without numba or for mixed layouts."""
+    return _elementwise(_leaky_relu_backward, grad, z, grad.dtype.type(alpha))
