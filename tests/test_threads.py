@@ -31,6 +31,7 @@ def small_pieces(monkeypatch):
     """Cut even small passes into pieces, so that the parallel paths run on test-sized networks."""
     monkeypatch.setattr(fused, "MIN_CHUNK", 64)
     monkeypatch.setattr(activation_kernels, "MIN_CHUNK", 32)
+    monkeypatch.setattr(activation_kernels, "MIN_COMPILED", 16)
     monkeypatch.setattr(conv_kernels, "MIN_CHUNK_VALUES", 64)
     monkeypatch.setattr(pool_kernels, "MIN_CHUNK_VALUES", 64)
 
@@ -82,6 +83,7 @@ def test_blas_runs_on_the_budget_while_training_and_is_restored_after():
 def test_chunks_depend_on_the_sizes_alone_and_run_keeps_the_order():
     assert threads.chunks(10, 3) == [(0, 3), (3, 6), (6, 10)]
     assert threads.chunks(5, 100) == [(0, 5)]
+    assert threads.chunks(7, 1, max_pieces=3) == [(0, 2), (2, 4), (4, 7)]
     for count in (1, 2, 7):
         dp.set_num_threads(count)
         assert threads.chunks(1000, 64) == threads.chunks(1000, 64)
@@ -132,6 +134,8 @@ def test_compiled_activation_derivatives_equal_the_numpy_reference(layer, order,
         z = np.asfortranarray(z)
         grad = grad if order == "mixed" else np.asfortranarray(grad)
     layer.forward(z, training=True)
+    if order != "mixed":     # the compiled kernel runs (small_pieces lowers the size where it starts)
+        assert activation_kernels.relu_backward(grad, z) is not None
     np.testing.assert_allclose(layer.backward(grad), grad * layer.derivative(), rtol=0, atol=1e-12)
 
 
@@ -202,3 +206,18 @@ def test_train_takes_a_thread_count(tmp_path):
     assert "threads" not in (tmp_path / "run" / "config.toml").read_text()   # how it ran, not what it computed
     code, out, err = run_cli("train", "--data", "iris", "--threads", "0", cwd=tmp_path)
     assert code == 2 and err == "deltaprop: error: --threads must be at least 1, got 0\n"
+
+
+def test_a_forked_child_trains_with_its_own_workers():
+    """A child made by fork has none of its parent's threads: it must not wait for them."""
+    import multiprocessing
+
+    dp.set_num_threads(2)
+    threads.run(lambda item: item, [0, 1, 2])            # the parent's pool exists now
+    context = multiprocessing.get_context("fork")
+    with context.Pool(1) as pool:
+        assert pool.apply_async(_train_in_child).get(timeout=60) == [0, 1, 4, 9]
+
+
+def _train_in_child():
+    return threads.run(lambda item: item * item, [0, 1, 2, 3])

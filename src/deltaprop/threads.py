@@ -140,6 +140,16 @@ class _Failure:
         self.exc = exc
 
 
+def _forget_pool_after_fork() -> None:
+    """A forked child has none of its parent's threads: it starts its own pool when it needs one."""
+    global _pool, _pool_lock
+    _pool, _pool_lock = None, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool_after_fork)
+
+
 def _resize_pool(n_threads: int) -> None:
     global _pool
     with _pool_lock:
@@ -179,8 +189,15 @@ def chunks(n_items: int, min_items: int, max_pieces: int = 64) -> list:
     if n_items <= 0:
         return [(0, 0)]
     pieces = max(1, min(max_pieces, n_items // max(1, min_items)))
-    bounds = np.linspace(0, n_items, pieces + 1).astype(np.int64)
-    return [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])]
+    if pieces == 1:          # the common case of small layers: no arithmetic (this runs on every step)
+        return [(0, n_items)]
+    bounds = _even_bounds(n_items, pieces)
+    return list(zip(bounds[:-1], bounds[1:]))
+
+
+def _even_bounds(n_items: int, pieces: int) -> list:
+    """``pieces + 1`` integer bounds cutting ``n_items`` into pieces whose sizes differ by at most one."""
+    return [n_items * piece // pieces for piece in range(pieces + 1)]
 
 
 # ------------------------------------------------------------------------------------------ BLAS
@@ -225,5 +242,8 @@ def split(function, n_items: int, min_items: int) -> None:
     work whose result does not depend on how it is cut — copies, elementwise passes, independent samples —,
     where fewer, larger pieces cost less to hand out."""
     pieces = max(1, min(num_threads(), n_items // max(1, min_items)))
-    bounds = np.linspace(0, n_items, pieces + 1).astype(np.int64)
-    run(lambda piece: function(int(bounds[piece]), int(bounds[piece + 1])), list(range(pieces)))
+    if pieces == 1:
+        function(0, n_items)
+        return
+    bounds = _even_bounds(n_items, pieces)
+    run(lambda piece: function(bounds[piece], bounds[piece + 1]), list(range(pieces)))

@@ -23,7 +23,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from .. import optim
+from .. import optim, threads
 from ..builders import mlp
 from ..layers import LAYERS
 from ..layers.activations import is_activation
@@ -191,7 +191,8 @@ class BaseMLP(BaseEstimator):
         if self.solver == "lbfgs":
             self._fit_lbfgs(X, y, sample_weight)
         else:
-            self._fit_stochastic(X, y, sample_weight, rng, incremental, validation)
+            with threads.session():       # BLAS on deltaprop's thread budget, as dp.fit does
+                self._fit_stochastic(X, y, sample_weight, rng, incremental, validation)
         if not all(np.isfinite(p.value).all() for p in self.model_.parameters()) or \
                 not np.isfinite(getattr(self, "loss_", 0.0) or 0.0):
             raise ValueError("Solver produced non-finite parameter weights. The input data may contain large values "
