@@ -80,3 +80,41 @@ def test_without_numba_the_reference_rules_run():
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
     assert result.returncode == 0, result.stderr
     assert float(result.stdout) == pytest.approx(0.9)   # Adam's first step moves by lr
+
+
+DECAYING = [  # optimizer, options, the state entry that decays when the gradient becomes zero, its decay per step
+    (dp.Adam, {"lr": 1e-3}, "exp_avg", 0.9),
+    (dp.AdamW, {"lr": 1e-3}, "exp_avg", 0.9),
+    (dp.SGD, {"lr": 0.1, "momentum": 0.5}, "momentum_buffer", 0.5),
+    (dp.RMSprop, {"lr": 1e-3, "alpha": 0.5}, "square_avg", 0.5),
+    (dp.RMSprop, {"lr": 1e-3, "alpha": 0.5, "centered": True, "momentum": 0.5}, "grad_avg", 0.5),
+]
+
+
+@pytest.mark.parametrize("use_fused", [True, False], ids=["fused", "reference"])
+@pytest.mark.parametrize("cls, options, key, decay", DECAYING, ids=lambda v: v.__name__ if isinstance(v, type) else None)
+def test_decaying_averages_become_zero_instead_of_subnormal(cls, options, key, decay, use_fused):
+    """One gradient g, then zeros: the average is c·decayᵗ (closed form) while that is a normal float32 number, then
+    exactly zero — never a subnormal, which x86 processors compute on up to ~100× slower. NaN stays NaN."""
+    if use_fused and not fused.AVAILABLE:
+        pytest.skip("numba is not installed")
+    tiny = np.finfo(np.float32).tiny
+    param = dp.Parameter("w", np.ones(4, dtype=np.float32))
+    optimizer = cls(**options)
+    optimizer.fused = use_fused
+    param.grad[...] = [1e-3, 1e-3, 1e-3, np.nan]
+    optimizer.step([param])
+    first = optimizer.state_dict()["state"]["w"][key][0]
+    for step in range(1, 1000):
+        param.grad[...] = [0.0, 0.0, 0.0, np.nan]
+        optimizer.step([param])
+        average = optimizer.state_dict()["state"]["w"][key]
+        assert np.isnan(average[3])
+        finite = average[:3]
+        assert not np.any((finite != 0) & (np.abs(finite) < tiny)), f"subnormal at step {step}: {finite}"
+        expected = np.float64(first) * decay ** step
+        if expected > 2 * tiny:
+            np.testing.assert_allclose(finite, expected, rtol=1e-4)
+        elif expected < tiny / 2:
+            assert np.all(finite == 0)
+    assert np.all(finite == 0)

@@ -6,7 +6,7 @@ import math
 import numpy as np
 
 from .._checks import check_number
-from .base import Optimizer, check_betas
+from .base import Optimizer, check_betas, flush_subnormals, smallest_normal
 from . import fused
 
 
@@ -14,7 +14,7 @@ class Adam(Optimizer):
     """Adam as ``torch.optim.Adam``. With g = ∂L/∂θ + λθ and t the step number::
 
         m ← β₁·m + (1 − β₁)·g
-        v ← β₂·v + (1 − β₂)·g²
+        v ← β₂·v + (1 − β₂)·g²     (each flushed to zero below the smallest normal number)
         v̂ ← max(v̂, v)   (amsgrad; otherwise v̂ = v)
         θ ← θ − α/(1 − β₁ᵗ) · m / (√v̂ / √(1 − β₂ᵗ) + ε)
 
@@ -58,6 +58,8 @@ class Adam(Optimizer):
         m += (1 - beta1) * g
         v *= beta2
         v += (1 - beta2) * g * g
+        flush_subnormals(m)
+        flush_subnormals(v)
         if h["amsgrad"]:
             np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
             v = state["max_exp_avg_sq"]
@@ -74,7 +76,8 @@ class Adam(Optimizer):
         v = state["exp_avg_sq"]
         fused.run(fused.adam, value, grad, state["exp_avg"], v, state.get("max_exp_avg_sq", v),
                   float(beta1), 1 - float(beta1), float(beta2), 1 - float(beta2), self.lr / (1 - beta1 ** t),
-                  math.sqrt(1 - beta2 ** t), float(h["eps"]), weight_decay, float(decay), bool(h["amsgrad"]))
+                  math.sqrt(1 - beta2 ** t), float(h["eps"]), weight_decay, float(decay), bool(h["amsgrad"]),
+                  smallest_normal(value))
 
 
 class AdamW(Adam):

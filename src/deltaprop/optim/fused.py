@@ -45,17 +45,22 @@ def _use_own_threads() -> None:
 # No integer literal meets a scalar in the arithmetic: numba types ``1 - beta1`` (int64 − float32) as
 # float64, which turned float32 kernels into scalar float64 loops (vsqrtsd/vdivsd, 3× slower); the
 # complements (1 − β, 1 − α, 1 − nesterov) come in precomputed, in the parameter's dtype, as the
-# reference rules round them (a Python float meeting a float32 array).
+# reference rules round them (a Python float meeting a float32 array). The flush of a decaying average,
+# ``x if abs(x) >= tiny else x - x``, is a select, not a branch: ``x - x`` is a zero of x's own type (a
+# literal 0.0 would make x float64) and keeps NaN (a NaN compares false and stays NaN), as
+# ``base.flush_subnormals`` does in the reference rules.
 
 def adam(value, grad, m, v, v_max, beta1, rest1, beta2, rest2, step_size, bias2_sqrt, eps, weight_decay, decay,
-         amsgrad):
+         amsgrad, tiny):
     """Adam/AdamW on each element (rest1 = 1 − β₁, rest2 = 1 − β₂); with ``amsgrad`` the denominator uses
-    v̂ = max(v̂, v), kept in ``v_max``."""
+    v̂ = max(v̂, v), kept in ``v_max``. m and v below ``tiny`` (the smallest normal number) become zero."""
     for i in _range(value.size):
         theta = value[i]
         g = grad[i] + weight_decay * theta
         m_i = beta1 * m[i] + rest1 * g
         v_i = beta2 * v[i] + rest2 * g * g
+        m_i = m_i if abs(m_i) >= tiny else m_i - m_i
+        v_i = v_i if v_i >= tiny else v_i - v_i
         m[i] = m_i
         v[i] = v_i
         if amsgrad:
@@ -70,41 +75,47 @@ def sgd(value, grad, lr, weight_decay):
         value[i] = theta - lr * (grad[i] + weight_decay * theta)
 
 
-def sgd_momentum(value, grad, buffer, lr, momentum, keep, add, weight_decay, nesterov, plain):
-    """b ← keep·b + add·g (keep = μ, add = 1 − dampening; keep = 0, add = 1 on the first step, b = 0);
-    step along g + μ·b (nesterov = 1, plain = 0) or b (nesterov = 0, plain = 1)."""
+def sgd_momentum(value, grad, buffer, lr, momentum, keep, add, weight_decay, nesterov, plain, tiny):
+    """b ← keep·b + add·g (keep = μ, add = 1 − dampening; keep = 0, add = 1 on the first step, b = 0), zero below
+    ``tiny``; step along g + μ·b (nesterov = 1, plain = 0) or b (nesterov = 0, plain = 1)."""
     for i in _range(value.size):
         theta = value[i]
         g = grad[i] + weight_decay * theta
         b = keep * buffer[i] + add * g
+        b = b if abs(b) >= tiny else b - b
         buffer[i] = b
         value[i] = theta - lr * (nesterov * (g + momentum * b) + plain * b)
 
 
-def rmsprop(value, grad, square_avg, lr, alpha, rest, eps, weight_decay):
-    """RMSprop on each element (rest = 1 − α)."""
+def rmsprop(value, grad, square_avg, lr, alpha, rest, eps, weight_decay, tiny):
+    """RMSprop on each element (rest = 1 − α); the square average zero below ``tiny``."""
     for i in _range(value.size):
         theta = value[i]
         g = grad[i] + weight_decay * theta
         s = alpha * square_avg[i] + rest * g * g
+        s = s if s >= tiny else s - s
         square_avg[i] = s
         value[i] = theta - lr * g / (math.sqrt(s) + eps)
 
 
-def rmsprop_general(value, grad, square_avg, grad_avg, buffer, lr, alpha, rest, eps, weight_decay, momentum, centered):
-    """RMSprop with centering and/or momentum (rest = 1 − α)."""
+def rmsprop_general(value, grad, square_avg, grad_avg, buffer, lr, alpha, rest, eps, weight_decay, tiny, momentum,
+                    centered):
+    """RMSprop with centering and/or momentum (rest = 1 − α); the averages and the buffer zero below ``tiny``."""
     for i in _range(value.size):
         theta = value[i]
         g = grad[i] + weight_decay * theta
         s = alpha * square_avg[i] + rest * g * g
+        s = s if s >= tiny else s - s
         square_avg[i] = s
         if centered:
             c = alpha * grad_avg[i] + rest * g
+            c = c if abs(c) >= tiny else c - c
             grad_avg[i] = c
             s = s - c * c
         scale = math.sqrt(s) + eps
         if momentum != 0:
             b = momentum * buffer[i] + g / scale
+            b = b if abs(b) >= tiny else b - b
             buffer[i] = b
             value[i] = theta - lr * b
         else:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._checks import check_number
-from .base import Optimizer
+from .base import Optimizer, flush_subnormals, smallest_normal
 from . import fused
 
 
@@ -50,10 +50,12 @@ class RMSprop(Optimizer):
         v = state["square_avg"]
         v *= a
         v += (1 - a) * g * g
+        flush_subnormals(v)
         if h["centered"]:
             c = state["grad_avg"]
             c *= a
             c += (1 - a) * g
+            flush_subnormals(c)
             scale = np.sqrt(v - c * c) + h["eps"]
         else:
             scale = np.sqrt(v) + h["eps"]
@@ -61,13 +63,15 @@ class RMSprop(Optimizer):
             buffer = state["momentum_buffer"]
             buffer *= h["momentum"]
             buffer += g / scale
+            flush_subnormals(buffer)
             value -= self.lr * buffer
         else:
             value -= self.lr * g / scale
 
     def fused_update(self, value, grad, state):
         h = self.hyper
-        common = (float(self.lr), float(h["alpha"]), 1 - float(h["alpha"]), float(h["eps"]), float(h["weight_decay"]))
+        common = (float(self.lr), float(h["alpha"]), 1 - float(h["alpha"]), float(h["eps"]), float(h["weight_decay"]),
+                  smallest_normal(value))
         if not h["centered"] and not h["momentum"]:
             fused.run(fused.rmsprop, value, grad, state["square_avg"], *common)
         else:  # unused state arrays are passed as the square average, which the kernel then never reads

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._checks import check_number
-from .base import Optimizer
+from .base import Optimizer, flush_subnormals, smallest_normal
 from . import fused
 
 
@@ -51,6 +51,7 @@ class SGD(Optimizer):
             else:
                 buffer *= h["momentum"]
                 buffer += (1 - h["dampening"]) * g
+                flush_subnormals(buffer)
             g = g + h["momentum"] * buffer if h["nesterov"] else buffer
         value -= self.lr * g
 
@@ -66,4 +67,5 @@ class SGD(Optimizer):
         else:
             keep, add = float(h["momentum"]), 1 - float(h["dampening"])
         fused.run(fused.sgd_momentum, value, grad, buffer, float(self.lr), float(h["momentum"]), keep, add,
-            float(h["weight_decay"]), 1.0 if h["nesterov"] else 0.0, 0.0 if h["nesterov"] else 1.0)
+            float(h["weight_decay"]), 1.0 if h["nesterov"] else 0.0, 0.0 if h["nesterov"] else 1.0,
+            smallest_normal(value))
