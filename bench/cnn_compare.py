@@ -13,6 +13,7 @@ the median of ``--repeats`` epochs after a warm-up.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -191,8 +192,11 @@ def main():
         rows.append((name, result, best))
         print(name, {k: round(v, 1) for k, v in result.items()}, f"dp/{best} {result['deltaprop'] / result[best]:.2f}",
               flush=True)
-    lines = ["## Convolutional networks (bench/cnn_compare.py)", "",
-             f"{date.today()}; float32; ms per epoch of 4,000 samples, the median of {args.repeats} epochs after a "
+    heading = "## Convolutional networks (bench/cnn_compare.py)" if args.threads is None else \
+        f"## Convolutional networks at {args.threads} thread(s) (bench/cnn_compare.py --threads {args.threads})"
+    lines = [heading, "",
+             f"{date.today()}; {os.cpu_count()} cores; float32; ms per epoch of 4,000 samples, the median of "
+             f"{args.repeats} epochs after a "
              "warm-up, each library in its own process, taking turns. MNIST-1D: the paper's CNN (3 × Conv1d of 25 "
              "channels, kernels 5/3/3, stride 2, padding 1; Adam 1e-2; batch 100). mnist5k: Conv2d 16 → MaxPool → "
              "Conv2d 32 → MaxPool → Linear (Adam 1e-3, batch 64). JAX: the step compiled with `jax.jit`.", "",
@@ -201,7 +205,7 @@ def main():
         lines.append(f"| {name} | {result['deltaprop']:.1f} | {result['pytorch']:.1f} | {result['jax']:.1f} | "
                      f"**{result['deltaprop'] / result[best]:.2f}** ({'PyTorch' if best == 'pytorch' else 'JAX'}) |")
     if not args.no_write:
-        write_section("## Convolutional networks", "\n".join(lines) + "\n")
+        write_section(heading.split(" (")[0] + " (", "\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

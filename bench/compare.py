@@ -290,7 +290,8 @@ def main():
             print(f"H={hidden:5d} batch={batch:5d}  {line}  {ratio}", flush=True)
     if not args.no_write:
         write_results(rows, peak, args)
-        plot(rows, Path(__file__).with_name("compare.png"))
+        if args.threads is None:
+            plot(rows, Path(__file__).with_name("compare.png"))
 
 
 def machine() -> str:
@@ -326,8 +327,11 @@ def best_peer(result: dict) -> str:
 def write_results(rows, peak, args) -> None:
     libs = [lib for lib in LIBRARIES if lib in rows[0][2]]
     names = " / ".join(LABELS[lib] for lib in libs)
+    heading = "## deltaprop vs PyTorch vs JAX vs scikit-learn (bench/compare.py)" if args.threads is None else \
+        f"## deltaprop vs PyTorch vs JAX vs scikit-learn at {args.threads} thread(s) (bench/compare.py --threads " \
+        f"{args.threads})"
     lines = [
-        "## deltaprop vs PyTorch vs JAX vs scikit-learn (bench/compare.py)",
+        heading,
         "",
         f"{date.today()}; {machine()}; {versions()}. 784-H-128-10 ReLU, CrossEntropy, Adam(lr=1e-3), float32, "
         f"4,000 MNIST rows; ms per epoch = median of {args.repeats} epochs after a warm-up, each library in "
@@ -356,7 +360,7 @@ def write_results(rows, peak, args) -> None:
         if "predict_rows_s" in r["deltaprop"]:
             lines.append(f"| {hidden} | " + " | ".join(f"{r[lib]['predict_rows_s']:,.0f}" for lib in libs) + " |")
     lines += ["", "Ratios below 1 mean deltaprop is faster. ![comparison](compare.png)", ""]
-    write_section("## deltaprop vs PyTorch", "\n".join(lines))
+    write_section(heading.split(" (")[0] + " (", "\n".join(lines))
 
 
 def plot(rows, path: Path) -> None:
