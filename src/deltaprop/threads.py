@@ -55,14 +55,28 @@ def default_threads() -> int:
 
 
 def num_threads() -> int:
-    """The thread budget: how many threads deltaprop's parallel work may keep busy at once."""
+    """The thread budget: how many threads deltaprop's matrix products and parallel passes may keep busy at once
+    (see [`set_num_threads`][deltaprop.set_num_threads])."""
     return _budget if _budget is not None else default_threads()
 
 
 def set_num_threads(n: int | None) -> None:
-    """Set the thread budget to ``n`` threads (None: back to the default, see :func:`default_threads`).
+    """Set the thread budget to ``n`` threads; None restores the default: ``DELTAPROP_NUM_THREADS`` when it is
+    set, otherwise the cores this process may run on (``os.sched_getaffinity``).
 
-    More threads than cores is allowed (it only slows things down), and results do not depend on it.
+    While ``fit`` trains, BLAS runs its matrix products on this many threads (through threadpoolctl, restored
+    after), and deltaprop's own parallel passes (the optimizer's update, the ReLU family's backward pass,
+    pooling, col2im) on ``n − 1`` worker threads of its own and the calling thread. ``deltaprop train --threads N``
+    sets it for one run. Under MPI each rank has its own budget: keep ranks × threads within the cores.
+
+    The same seeds and the same ``n`` give the same bits; another ``n`` agrees to rounding (deltaprop's own passes
+    are cut by size alone, only BLAS may round a product differently). More threads than cores is allowed (it
+    only slows things down).
+
+    Raises
+    ------
+    ValueError
+        ``n`` is not a positive integer (nor None).
     """
     global _budget
     if n is not None and (isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1):
