@@ -5,16 +5,16 @@ process may run on (``os.sched_getaffinity``). deltaprop keeps ``n − 1`` worke
 sleep on a queue when there is nothing to do (they never spin), and runs each parallel piece of work on
 them and on the calling thread:
 
-* an **elementwise pass or a reduction** (an optimizer's update, a norm, an activation's derivative, pooling,
-  im2col …) is cut into fixed chunks (:func:`chunks`), each a compiled kernel or a NumPy call that releases
-  the GIL (:func:`run`); partial sums are added in chunk order;
+* an **elementwise pass** (an optimizer's update, an activation's derivative) or a pass over **independent
+  samples** (pooling, col2im) is cut into pieces (`chunks()`, `split()`, `split_samples()`), each a compiled
+  kernel that releases the GIL, run by `run()`;
 * a **matrix product** is BLAS's own: while deltaprop trains, BLAS runs on the budget's threads
-  (:func:`session`, through threadpoolctl). Cutting products into blocks run on deltaprop's workers was
+  (`session()`, through threadpoolctl). Cutting products into blocks run on deltaprop's workers was
   measured too, and lost at every shape of the benchmarks: the OpenBLAS that NumPy ships serializes calls
   made from several threads at once (``bench/scaling.py``).
 
-Chunks depend on the sizes only, never on the number of threads, so deltaprop's own passes give the same
-bits at 1, 2 or 16 threads; BLAS may round a product differently with another thread count (the same
+Each element or sample is computed by the same arithmetic whichever piece holds it, so deltaprop's own passes
+give the same bits at 1, 2 or 16 threads; BLAS may round a product differently with another thread count (the same
 count always gives the same bits). Work too small to gain from splitting (measured thresholds, in
 ``bench/scaling.py``) runs on the calling thread as one piece: the result is the same either way.
 
@@ -85,20 +85,9 @@ def set_num_threads(n: int | None) -> None:
     _resize_pool(num_threads())
 
 
-@contextmanager
-def limited(n: int):
-    """Within the block, a budget of ``n`` threads (restored after)."""
-    previous = _budget
-    set_num_threads(n)
-    try:
-        yield
-    finally:
-        set_num_threads(previous)
-
-
 # ------------------------------------------------------------------------------------- the workers
 class _Job:
-    """The items of one :func:`run`: whoever takes part — the calling thread and the workers — takes the next
+    """The items of one `run()`: whoever takes part — the calling thread and the workers — takes the next
     item until none is left; ``wait`` returns once every item is done."""
 
     def __init__(self, function, items):
@@ -244,13 +233,6 @@ def session():
             limiter.restore_original_limits()
 
 
-def parallel(function, n_items: int, min_items: int) -> list:
-    """``function(start, stop)`` over :func:`chunks` of ``n_items`` (pieces of at least ``min_items``), on the
-    workers and the calling thread; the results in chunk order. The pieces depend on the sizes alone: what a
-    reduction adds up piece by piece is the same at any thread count."""
-    return run(lambda bounds: function(*bounds), chunks(n_items, min_items))
-
-
 def split(function, n_items: int, min_items: int) -> None:
     """``function(start, stop)`` over one piece of ``n_items`` per thread (pieces of at least ``min_items``): for
     work whose result does not depend on how it is cut — copies, elementwise passes, independent samples —,
@@ -261,3 +243,9 @@ def split(function, n_items: int, min_items: int) -> None:
         return
     bounds = _even_bounds(n_items, pieces)
     run(lambda piece: function(bounds[piece], bounds[piece + 1]), list(range(pieces)))
+
+
+def split_samples(function, n_samples: int, values_per_sample: int, min_values: int) -> None:
+    """`split()` over a batch of independent samples: ``function(start, stop)`` on one piece of samples per
+    thread, each piece holding at least ``min_values`` values (a batch smaller than two such pieces: one call)."""
+    split(function, n_samples, max(1, min_values // max(1, values_per_sample)))

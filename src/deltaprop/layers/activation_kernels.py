@@ -3,7 +3,7 @@
 ``∂L/∂Z = ∂L/∂A ⊙ f'(Z)`` written as NumPy builds f'(Z) as an array of its own, then multiplies: two passes
 and a temporary the size of the layer. These kernels compute ∂L/∂Z element by element in one pass — the
 same products (a zero where f' is zero) — and large layers are cut into chunks run on deltaprop's worker
-threads (:mod:`deltaprop.threads`). Each function returns None when numba is not there or the layer is small;
+threads (`deltaprop.threads`). Each function returns None when numba is not there or the layer is small;
 the layer then computes ``grad ⊙ derivative()`` in NumPy, the reference.
 """
 from __future__ import annotations
@@ -49,11 +49,8 @@ def _elementwise(function, grad, z, *scalars):
         return None
     out = np.empty_like(grad, order=order)
     flat_grad, flat_z, flat_out = (a.reshape(-1, order=order) for a in (grad, z, out))   # views, no copies
-    if out.size < 2 * MIN_CHUNK:
-        kernel(flat_grad, flat_z, flat_out, *scalars)
-    else:
-        threads.split(lambda start, stop: kernel(flat_grad[start:stop], flat_z[start:stop], flat_out[start:stop],
-                                                 *scalars), out.size, MIN_CHUNK)
+    threads.split(lambda start, stop: kernel(flat_grad[start:stop], flat_z[start:stop], flat_out[start:stop],
+                                             *scalars), out.size, MIN_CHUNK)
     return out
 
 

@@ -87,22 +87,6 @@ def _geometry(kernel, stride, dilation, pads, positions) -> tuple:
     return kh, kw, sh, sw, ph, pw, dh, dw, out_h, out_w
 
 
-def _by_samples(kernel, n_samples: int, values_per_sample: int, per_sample_arrays, column_arrays, *scalars,
-                columns_per_sample: int):
-    """``kernel`` over chunks of samples: ``per_sample_arrays`` cut along their first axis, ``column_arrays`` (the
-    (C·k, N·positions) layout) along their columns, ``columns_per_sample`` of them per sample."""
-    min_samples = max(1, MIN_CHUNK_VALUES // max(1, values_per_sample))
-    if n_samples < 2 * min_samples or threads.num_threads() == 1:
-        kernel(*per_sample_arrays, *column_arrays, *scalars)
-        return
-
-    def piece(start, stop):
-        kernel(*(a[start:stop] for a in per_sample_arrays),
-               *(a[:, start * columns_per_sample:stop * columns_per_sample] for a in column_arrays), *scalars)
-
-    threads.split(piece, n_samples, min_samples)
-
-
 def col2im(cols, input_shape, kernel, stride, dilation, pads, positions):
     """∂L/∂x (N, C, *spatial) of the unpadded input from ∂L/∂cols (C·k, N·positions)."""
     add_back = compiled(_col2im)
@@ -114,9 +98,11 @@ def col2im(cols, input_shape, kernel, stride, dilation, pads, positions):
     geometry = _geometry(kernel, stride, dilation, pads, positions)
     per_sample = math.prod(positions)
     cols = np.ascontiguousarray(cols)
-    # samples are independent: each chunk adds into its own samples, in the order one call would
-    _by_samples(lambda g, c: add_back(c, g, *geometry), input_shape[0], cols.shape[0] * per_sample, [grad4], [cols],
-                columns_per_sample=per_sample)
+    # samples are independent: each piece adds into its own samples (their columns of cols), in the order one
+    # call would
+    threads.split_samples(lambda start, stop: add_back(cols[:, start * per_sample:stop * per_sample],
+                                                       grad4[start:stop], *geometry),
+                          input_shape[0], cols.shape[0] * per_sample, MIN_CHUNK_VALUES)
     return grad
 
 
@@ -130,11 +116,8 @@ def swap_add_bias(z, bias):
     out = np.empty((z.shape[1], z.shape[0], *z.shape[2:]), dtype=z.dtype)
     rows = math.prod(z.shape[2:])
     z3, out3 = z.reshape(z.shape[0], z.shape[1], rows), out.reshape(z.shape[1], z.shape[0], rows)
-    min_samples = max(1, MIN_CHUNK_VALUES // max(1, z.shape[0] * rows))
-    if z.shape[1] < 2 * min_samples or threads.num_threads() == 1:
-        kernel(z3, bias, out3)
-    else:
-        threads.split(lambda start, stop: kernel(z3[:, start:stop], bias, out3[start:stop]), z.shape[1], min_samples)
+    threads.split_samples(lambda start, stop: kernel(z3[:, start:stop], bias, out3[start:stop]), z.shape[1],
+                          z.shape[0] * rows, MIN_CHUNK_VALUES)
     return out
 
 

@@ -1,13 +1,13 @@
 """Compiled max and average pooling (numba, when installed), cut by samples over deltaprop's threads.
 
-The NumPy passes in :mod:`deltaprop.layers.pooling` read the input once per kernel tap (a strided view
+The NumPy passes in `deltaprop.layers.pooling` read the input once per kernel tap (a strided view
 each) and compare every tap again to find the maximum's tap for backward: on the small images CNNs see,
 NumPy spends its time stepping through short rows. These kernels visit each window once — the maximum
 and the first tap holding it (PyTorch's rule on ties) in one pass; backward adds each δ to that position
 (or δ/k to the whole window for average pooling), padding skipped, in the same order as the NumPy
 passes, so that the numbers are the same (the tests check it). A 1-D input (N, C, L) is handled as
 (N, C, 1, L). Samples are independent, so the batch is cut into chunks of samples run on deltaprop's
-worker threads (:mod:`deltaprop.threads`) when it is large enough to gain.
+worker threads (`deltaprop.threads`) when it is large enough to gain.
 
 Each function returns None when numba is not there; the caller then runs the NumPy version. The kernels are
 compiled once per window size, with its height and width as constants (about 0.3 s the first time a size is
@@ -141,13 +141,11 @@ def _four(array, dims: int):
 
 
 def _by_samples(kernel, n_samples: int, values_per_sample: int, *arrays_then_scalars, n_arrays: int):
-    """``kernel`` on chunks of samples: the first ``n_arrays`` arguments cut along the batch axis."""
+    """``kernel`` on pieces of samples (`threads.split_samples()`): the first ``n_arrays`` arguments cut along the
+    batch axis."""
     arrays, scalars = arrays_then_scalars[:n_arrays], arrays_then_scalars[n_arrays:]
-    min_samples = max(1, MIN_CHUNK_VALUES // max(1, values_per_sample))
-    if n_samples <= min_samples:
-        kernel(*arrays, *scalars)
-        return
-    threads.parallel(lambda start, stop: kernel(*(a[start:stop] for a in arrays), *scalars), n_samples, min_samples)
+    threads.split_samples(lambda start, stop: kernel(*(a[start:stop] for a in arrays), *scalars), n_samples,
+                          values_per_sample, MIN_CHUNK_VALUES)
 
 
 def max_pool(layer, x):

@@ -69,7 +69,7 @@ class _Pool(Layer):
 class _MaxPool(_Pool):
     def forward(self, x, training=False):
         """y = the largest entry of each window; which tap held it (the first, on ties) is kept for backward.
-        Compiled when numba is there (:mod:`.pool_kernels`: the same numbers), else :meth:`numpy_forward`."""
+        Compiled when numba is there (`pool_kernels`: the same numbers), else `numpy_forward()`."""
         self._check(x)
         self.spatial = x.shape[2:]
         self.positions = self.output_shape(x.shape[1:])[1:]
@@ -109,7 +109,7 @@ class _MaxPool(_Pool):
         return best
 
     def numpy_backward(self, grad_y):
-        """The reference backward pass in NumPy (after :meth:`numpy_forward`)."""
+        """The reference backward pass in NumPy (after `numpy_forward()`)."""
         total = np.zeros(self.padded_shape, dtype=grad_y.dtype)
         routed, chosen = np.empty_like(grad_y), np.empty(grad_y.shape, dtype=bool)
         disjoint = all(s >= k for s, k in zip(self.stride, self.kernel_size))   # windows do not overlap
@@ -154,7 +154,7 @@ class _AvgPool(_Pool):
         return total / x.dtype.type(math.prod(self.kernel_size))
 
     def numpy_backward(self, grad_y):
-        """The reference backward pass in NumPy (after :meth:`numpy_forward`)."""
+        """The reference backward pass in NumPy (after `numpy_forward()`)."""
         self.positions = grad_y.shape[2:]
         share = grad_y / grad_y.dtype.type(math.prod(self.kernel_size))
         total = np.zeros(self.padded_shape, dtype=grad_y.dtype)

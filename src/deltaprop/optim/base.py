@@ -21,7 +21,7 @@ class Optimizer:
     same rule as one compiled pass per parameter; ``update`` stays the readable reference.
 
     Moving averages that decay (m ← β·m + …) are flushed to zero once they fall below the smallest
-    normal number of their dtype (:func:`flush_subnormals`), in both forms of every rule.
+    normal number of their dtype (`flush_subnormals()`), in both forms of every rule.
     """
 
     defaults: dict = {}
