@@ -31,7 +31,6 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).parent))
 from common import write_section  # noqa: E402

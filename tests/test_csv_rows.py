@@ -2,7 +2,6 @@
 pandas: whenever deltaprop reads a table, pandas reads the same rows and values; whenever pandas refuses one,
 deltaprop refuses it too, naming a line.
 """
-import io
 import re
 
 import numpy as np

@@ -7,7 +7,6 @@ import warnings
 import numpy as np
 import pytest
 
-import deltaprop as dp
 from conftest import run_cli
 from deltaprop.tensorfile import checksum
 

@@ -42,6 +42,15 @@ def shorten(items, limit: int = 5, quote: bool = True) -> str:
     return text
 
 
+def plural(count: int, word: str) -> str:
+    """``1 row``, ``3 rows``, ``1 class``, ``2 classes``, ``1 category``, ``4 categories``."""
+    if count == 1:
+        return f"1 {word}"
+    if word.endswith("y"):
+        return f"{count:,} {word[:-1]}ies"
+    return f"{count:,} {word}{'es' if word.endswith(('s', 'x', 'ch', 'sh')) else 's'}"
+
+
 def one_line(exc: BaseException) -> str:
     """An exception as one line for a user: its message's first line; an OSError as ``file: reason``
     (``[Errno 2] …`` is for programmers)."""

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import DataError
+from .errors import DataError, plural
 
 POLICIES = ("auto", "impute", "drop", "refuse")
 #: the largest share of a column's training cells that "auto" imputes
@@ -53,10 +53,10 @@ def count(features, columns=None) -> dict:
     return found
 
 
-def incomplete(features, columns=None) -> np.ndarray:
-    """True for the rows with a missing cell in ``columns`` (all by default)."""
-    rows = np.zeros(len(features), dtype=bool)
-    for positions in count(features, columns).values():
+def incomplete(found: dict, n_rows: int) -> np.ndarray:
+    """True for the rows with a missing cell, from `count()`'s ``found``."""
+    rows = np.zeros(n_rows, dtype=bool)
+    for positions in found.values():
         rows[positions] = True
     return rows
 
@@ -74,7 +74,7 @@ def describe(found: dict, n_rows: int, lines) -> str:
     rows = len(set().union(*(set(r.tolist()) for r in found.values()))) if found else 0
     per_column = ", ".join(f"{name!r} {len(positions):,} ({where(positions, lines)})"
                            for name, positions in found.items())
-    return (f"{cells:,} missing cell{'s' if cells != 1 else ''} in {rows:,} of {n_rows:,} rows: {per_column}")
+    return f"{plural(cells, 'missing cell')} in {rows:,} of {n_rows:,} rows: {per_column}"
 
 
 def check_policy(found: dict, n_rows: int, policy: str, source: str, lines) -> None:

@@ -7,7 +7,7 @@ import sys
 import numpy as np
 
 from .._files import atomic_path
-from ..errors import InputError
+from ..errors import InputError, plural
 from .notes import note, say
 from .tables import print_table
 
@@ -87,10 +87,10 @@ def _load_model(path: str):
 def _reading(args, info) -> dict:
     """How to read a CSV as the model's training run read it: its header mode and decimal mark (the command's own
     --no-header wins)."""
-    header = False if getattr(args, "no_header", False) else \
-        True if info.get("header") else False if info.get("no_header") else None
-    decimal = info.get("decimal", "auto")
-    return {"header": header, "decimal": None if decimal == "auto" else decimal}
+    from .train import decimal_mark, header_mode
+
+    return {"header": False if getattr(args, "no_header", False) else header_mode(info),
+            "decimal": decimal_mark(info)}
 
 
 def _rows(args, checkpoint):
@@ -144,7 +144,7 @@ def _missing_cells(pre, table, rows_kept: bool = False):
     from ..errors import DataError
 
     found = pre.missing_cells(table.features)
-    incomplete = missing_values.incomplete(table.features.rename(columns=str), pre.feature_columns)
+    incomplete = missing_values.incomplete(found, len(table.features))
     if not found:
         return table, incomplete
     described = missing_values.describe(found, len(table.features), table.lines)
@@ -254,7 +254,7 @@ def predict(args) -> int:
             frame.to_csv(temporary, index=False)
     except OSError as exc:
         raise OSError(exc.errno, f"cannot write {args.out}: {exc.strerror}") from None
-    print(f"wrote {len(frame)} prediction{'s' if len(frame) != 1 else ''} to {args.out}")
+    print(f"wrote {plural(len(frame), 'prediction')} to {args.out}")
     return 0
 
 
@@ -347,14 +347,29 @@ def _saved_model_gradcheck(args):
     rng = np.random.default_rng(args.seed)
     batch = max(args.batch_size, 3 if model.needs_batch_statistics() else 1)
     X = rng.normal(size=(batch, *model.input_shape))
-    n_out = model.n_out or 1
+    return model, X, _random_targets(loss, rng, batch, model.n_out or 1), loss
+
+
+def _random_targets(loss, rng, batch: int, n_out: int) -> np.ndarray:
+    """Targets a gradient check can use with ``loss``: class indices, 0/1 labels, or numbers."""
+    import deltaprop as dp
+
     if isinstance(loss, dp.CrossEntropy):
-        y = rng.integers(0, n_out, size=batch)
-    elif isinstance(loss, dp.BinaryCrossEntropy):
-        y = rng.integers(0, 2, size=(batch, n_out)).astype(float)
-    else:
-        y = rng.normal(size=(batch, n_out))
-    return model, X, y, loss
+        return rng.integers(0, n_out, size=batch)
+    if isinstance(loss, dp.BinaryCrossEntropy):
+        return rng.integers(0, 2, size=(batch, n_out)).astype(float)
+    return rng.normal(size=(batch, n_out))
+
+
+def _gradcheck_result(model, report, tolerance: float, detail: str = "") -> int:
+    """The check's table, then one line: passed (exit 0) or FAILED (on stderr, exit 1)."""
+    say(model.summary())
+    print(report.table(tolerance))
+    if report.worst > tolerance:
+        print(f"gradient check FAILED: worst relative error {report.worst:.2e} > {tolerance:g}", file=sys.stderr)
+        return 1
+    print(f"gradient check passed: worst relative error {report.worst:.2e} <= {tolerance:g}{detail}")
+    return 0
 
 
 def gradcheck(args) -> int:
@@ -365,15 +380,8 @@ def gradcheck(args) -> int:
     if args.model is not None:
         model, X, y, loss = _saved_model_gradcheck(args)
         report = dp.gradcheck(model, X, y, loss=loss, max_checks=200, seed=args.seed)
-        say(model.summary())
-        print(report.table(args.tolerance))
-        if report.worst > args.tolerance:
-            print(f"gradient check FAILED: worst relative error {report.worst:.2e} > {args.tolerance:g}",
-                  file=sys.stderr)
-            return 1
-        print(f"gradient check passed: worst relative error {report.worst:.2e} <= {args.tolerance:g} (float64, "
-              f"{len(X)} random samples, at most 200 elements per tensor)")
-        return 0
+        return _gradcheck_result(model, report, args.tolerance,
+                                 f" (float64, {len(X)} random samples, at most 200 elements per tensor)")
     hidden = parse_layers(args.layers)
     normalization = None if args.normalization == "none" else args.normalization
     if args.batch_size < 1 or args.inputs < 1 or args.outputs < 1:
@@ -389,20 +397,8 @@ def gradcheck(args) -> int:
     rng = np.random.default_rng(args.seed)
     X = rng.normal(size=(args.batch_size, args.inputs))
     loss = dp.losses.get(args.loss)
-    if isinstance(loss, dp.CrossEntropy):
-        y = rng.integers(0, args.outputs, size=args.batch_size)
-    elif isinstance(loss, dp.BinaryCrossEntropy):
-        y = rng.integers(0, 2, size=(args.batch_size, args.outputs)).astype(float)
-    else:
-        y = rng.normal(size=(args.batch_size, args.outputs))
-    report = dp.gradcheck(model, X, y, loss=loss)
-    print(model.summary())
-    print(report.table(args.tolerance))
-    if report.worst > args.tolerance:
-        print(f"gradient check FAILED: worst relative error {report.worst:.2e} > {args.tolerance:g}", file=sys.stderr)
-        return 1
-    print(f"gradient check passed: worst relative error {report.worst:.2e} <= {args.tolerance:g}")
-    return 0
+    y = _random_targets(loss, rng, args.batch_size, args.outputs)
+    return _gradcheck_result(model, dp.gradcheck(model, X, y, loss=loss), args.tolerance)
 
 
 def report(args) -> int:

@@ -40,6 +40,11 @@ class StopRequest:
     def exit_code(self) -> int:
         return EXIT_CODES.get(self.signum, 128 + int(self.signum or 0))
 
+    @property
+    def name(self) -> str:
+        """How the user knows the signal: "Ctrl-C" (SIGINT) or "SIGTERM"."""
+        return "Ctrl-C" if self.signum == signal.SIGINT else "SIGTERM"
+
 
 class StopOnSignal(Callback):
     """Ends training after the current step once a stop signal has been received."""
@@ -49,8 +54,7 @@ class StopOnSignal(Callback):
 
     def on_batch_end(self, batch, logs):
         if self.request.signum is not None and not self.run.stop:
-            name = "Ctrl-C" if self.request.signum == signal.SIGINT else "SIGTERM"
-            self.stop("interrupted", f"training stopped by {name} during epoch {logs['epoch'] + 1}")
+            self.stop("interrupted", f"training stopped by {self.request.name} during epoch {logs['epoch'] + 1}")
 
 
 @contextmanager

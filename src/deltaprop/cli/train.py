@@ -12,7 +12,7 @@ import sys
 
 import numpy as np
 
-from ..errors import InputError, shorten
+from ..errors import InputError, plural, shorten
 from ..training.callbacks import TerminateOnNaN
 from . import config as run_config
 from .notes import note, say, unseen_notice, warn
@@ -252,15 +252,6 @@ def counting_columns(features, pre) -> list:
     return found
 
 
-def plural(count: int, word: str) -> str:
-    """``1 row``, ``3 rows``, ``1 class``, ``2 classes``, ``1 category``, ``4 categories``."""
-    if count == 1:
-        return f"1 {word}"
-    if word.endswith("y"):
-        return f"{count:,} {word[:-1]}ies"
-    return f"{count:,} {word}{'es' if word.endswith(('s', 'x', 'ch', 'sh')) else 's'}"
-
-
 def scores(model, X, y, loss: str, pre, prefix: str = "") -> list:
     """(name, value) rows: the loss, then accuracy (classification) or MSE, MAE and R² in the
     target's own units (regression), each name prefixed (``"test accuracy"``)."""
@@ -402,7 +393,6 @@ def run(args) -> int:
 def train(args, replicas) -> int:
     """Check the settings and the data (on every rank, together), build the network, train it in its run
     folder, then test it and write the run (rank 0)."""
-    import deltaprop as dp
     from .. import datasets
     from ..datasets.split import resolve_task
 
@@ -477,6 +467,7 @@ def build_model(settings: dict, hidden: list, table, split):
                            seed=settings["seed"], dtype=settings["dtype"])
         except ValueError as exc:    # a stack that shrinks the sample to nothing, or one too large for memory
             raise InputError(f"--conv {settings['conv']}: {exc}") from None
+        check_training_memory(sum(p.size for p in model.parameters()), settings, f"--conv {settings['conv']}")
         split.X_train, split.X_test = shaped(split.X_train, sample_shape), shaped(split.X_test, sample_shape)
         layout = " → ".join([("×".join(map(str, sample_shape))), f"conv {settings['conv']}",
                              *map(str, hidden), str(pre.n_outputs)])
@@ -490,8 +481,6 @@ def build_model(settings: dict, hidden: list, table, split):
         except ValueError as exc:
             raise InputError(f"--layers {settings['layers']}: {exc}") from None
         layout = " → ".join(str(n) for n in sizes)
-    check_training_memory(sum(p.size for p in model.parameters()), settings,
-                          f"--conv {settings['conv']}" if settings["conv"] else f"--layers {settings['layers']}")
     model.preprocessing = pre
     return model, layout
 
@@ -572,8 +561,8 @@ def train_in(folder, args, replicas, settings, table, split, val_rows, model, la
                 return 0
             if history.epochs == 0:     # stopped within the first epoch: no epoch, no backup, nothing to keep
                 folder.discard()
-                name = "Ctrl-C" if stop_request.exit_code == 130 else "SIGTERM"
-                print(f"deltaprop: stopped by {name} during the first epoch: nothing was written", file=sys.stderr)
+                print(f"deltaprop: stopped by {stop_request.name} during the first epoch: nothing was written",
+                      file=sys.stderr)
                 return stop_request.exit_code
             if history.message and args.quiet:
                 print(history.message)
@@ -607,11 +596,12 @@ def train_in(folder, args, replicas, settings, table, split, val_rows, model, la
             raise
     print(f"wrote {folder.final}/: {', '.join(written)}")
     if stop_request.signum is not None:
-        name = "Ctrl-C" if stop_request.exit_code == 130 else "SIGTERM"
         if ended:       # the signal came while the finished run was being saved: it is complete
-            print(f"{name} came while the finished run was being saved: it is complete in {folder.final}/")
+            print(f"{stop_request.name} came while the finished run was being saved: it is complete in "
+                  f"{folder.final}/")
         else:
-            print(f"stopped by {name}: the run so far is in {folder.final}/; continue it with: {resume_hint}")
+            print(f"stopped by {stop_request.name}: the run so far is in {folder.final}/; continue it with: "
+                  f"{resume_hint}")
         return stop_request.exit_code
     return 0
 

@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from .._checks import available_memory, describe_bytes
-from ..errors import DataError, shorten
+from ..errors import DataError, plural, shorten
 from .columns import MISSING, type_columns  # noqa: F401 - MISSING re-exported for the readers of this module
 
 DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
@@ -350,7 +350,7 @@ def _read_rows(lines, delimiter: str, path: str, budget: int):
             if len(fields) == len(first) + 1 and not row_lines:
                 hint = (" (rows that begin with a row name the header has no column for, as R's write.table writes "
                         "them? name that column in the header, or write the table without row names)")
-            raise DataError(f"{path}: line {line} has {len(fields)} field{'s' if len(fields) != 1 else ''} but the "
+            raise DataError(f"{path}: line {line} has {plural(len(fields), 'field')} but the "
                             f"header has {len(first)}{hint}")
         rows.append(fields)
         row_lines.append(line)

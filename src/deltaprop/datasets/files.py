@@ -12,7 +12,7 @@ import os
 import numpy as np
 
 from .. import missing as missing_values
-from ..errors import shorten
+from ..errors import plural, shorten
 from . import npyfile
 from .csvfile import read_csv
 from .table import DataError, Table, from_arrays
@@ -38,7 +38,7 @@ def load_csv(path: str, target: str | None, header: bool | None = None, decimal:
     lines = data.lines
     unlabelled = data.missing.get(target)
     if unlabelled is not None and len(unlabelled):
-        notes.append(f"{len(unlabelled):,} row{'s' if len(unlabelled) != 1 else ''} without a target value left out "
+        notes.append(f"{plural(len(unlabelled), 'row')} without a target value left out "
                      f"({missing_values.where(unlabelled, lines)})")
         keep = np.setdiff1d(np.arange(len(frame)), unlabelled)
         frame, lines = frame.iloc[keep].reset_index(drop=True), lines[keep]

@@ -98,7 +98,7 @@ def complete_rows(table: Table, drop=()) -> tuple[Table, str | None]:
     from .. import missing
 
     columns = [str(c) for c in table.features.columns if str(c) not in set(drop)]
-    gaps = missing.incomplete(table.features.rename(columns=str), columns)
+    gaps = missing.incomplete(missing.count(table.features.rename(columns=str), columns), table.n_samples)
     if not gaps.any():
         return table, None
     if gaps.all():

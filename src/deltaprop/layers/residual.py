@@ -155,8 +155,8 @@ class Residual(Layer):
 
     @classmethod
     def shapes_at_depth(cls, config: dict, depth: int) -> dict | None:
-        """Parameters named as [`parameter_names()`][deltaprop.layers.residual.Residual.parameter_names] does (``"0.W"``, ``"projection.W"``) and state as
-        `state()` does (by position among the inner layers, the projection last)."""
+        """Parameters named as [`parameter_names()`][deltaprop.layers.residual.Residual.parameter_names] does
+        (``"0.W"``, ``"projection.W"``) and state as `state()` does (``"1.running_var"``): both by `named_inner()`."""
         if depth > MAX_NESTING:
             raise ValueError(f"Residual blocks nested more than {MAX_NESTING} deep")
         if not isinstance(config.get("layers"), list):

@@ -19,6 +19,7 @@ what is wrong, and the backup is left where it is.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import os
@@ -167,10 +168,8 @@ class BackupAndRestore(Callback):
         """Put back the run saved in the backup, after checking every field belongs to this run."""
         state = read_state(self.path)
         self._check(state["fingerprint"])
-        try:
+        with _damaged_if_malformed(self.path):
             _validate(state, self.run)
-        except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
-            raise BackupError(f"{self.path} is damaged: {_reason(exc)}; remove it to start afresh") from None
         run, model = self.run, self.run.model
         for name, array in model.named_arrays().items():
             array[...] = state["arrays"][name]
@@ -179,13 +178,11 @@ class BackupAndRestore(Callback):
         for index, layer_state in state["layer_rngs"].items():
             model.layers[int(index)].rng.bit_generator.state = layer_state
         others = [callback for callback in run.callbacks if not callback.restores_runs]
-        try:
+        with _damaged_if_malformed(self.path):
             if run.schedule is not None:
                 run.schedule.load_state_dict(state["schedule"])
             for callback, callback_state in zip(others, state["callbacks"]):
                 callback.load_state_dict(callback_state)
-        except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
-            raise BackupError(f"{self.path} is damaged: {_reason(exc)}; remove it to start afresh") from None
         run.history.clear()
         run.history.update(state["history"]["columns"])
         # a run that had decided to stop (and was killed before removing its backup) trains no further; an
@@ -204,12 +201,12 @@ class BackupAndRestore(Callback):
 
     def _check(self, saved: dict) -> None:
         now = self._fingerprint
-        differences = [f"{key}: {saved.get(key)!r} in the backup, {now.get(key)!r} now"
-                       for key in sorted(set(saved) | set(now)) if saved.get(key) != now.get(key)]
-        if differences:
-            error = BackupError(f"{self.path} was made for another run ({'; '.join(differences[:3])}"
-                                f"{'; …' if len(differences) > 3 else ''}); remove it to start afresh")
-            error.differences = [key for key in sorted(set(saved) | set(now)) if saved.get(key) != now.get(key)]
+        keys = [key for key in sorted(set(saved) | set(now)) if saved.get(key) != now.get(key)]
+        if keys:
+            shown = [f"{key}: {saved.get(key)!r} in the backup, {now.get(key)!r} now" for key in keys[:3]]
+            error = BackupError(f"{self.path} was made for another run ({'; '.join(shown)}"
+                                f"{'; …' if len(keys) > 3 else ''}); remove it to start afresh")
+            error.differences = keys
             raise error
 
     def on_train_end(self, logs):
@@ -241,11 +238,9 @@ def read_state(path: str) -> dict:
     header, tensors = tensorfile.read(path, BackupError, "backup")
     if header.get("format") != FORMAT or header.get("format_version") != FORMAT_VERSION:
         raise BackupError(f"{path}: not a deltaprop backup of format {FORMAT!r} version {FORMAT_VERSION}")
-    try:
+    with _damaged_if_malformed(path):
         state = tensorfile.unpack(header, tensors)
         _check_layout(state)
-    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
-        raise BackupError(f"{path} is damaged: {_reason(exc)}; remove it to start afresh") from None
     return state
 
 
@@ -260,10 +255,18 @@ def backup_ended(backup_dir) -> bool:
 
 
 # ---------------------------------------------------------------------------------- checking a backup
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, KeyError):
-        return f"missing field {exc.args[0]!r}" if exc.args else "a missing field"
-    return str(exc) or type(exc).__name__
+@contextlib.contextmanager
+def _damaged_if_malformed(path: str):
+    """A field of the backup at ``path`` that is missing or malformed (KeyError, ValueError …, raised while it is
+    checked or put back) becomes one BackupError naming the file and the field."""
+    try:
+        yield
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
+        if isinstance(exc, KeyError):
+            reason = f"missing field {exc.args[0]!r}" if exc.args else "a missing field"
+        else:
+            reason = str(exc) or type(exc).__name__
+        raise BackupError(f"{path} is damaged: {reason}; remove it to start afresh") from None
 
 
 def _fields(value, name: str, keys) -> dict:
