@@ -190,11 +190,19 @@ def test_the_missing_policies(tmp_path):
                    r"leave it out with --drop 'score'")
 
 
-def test_predict_imputes_cells_missing_in_new_rows_of_a_complete_training_table(tmp_path):
+IRIS_COLUMNS = "sepal length (cm),sepal width (cm),petal length (cm),petal width (cm)"
+
+
+def _predict_with_an_iris_model(tmp_path, csv_text: str):
+    """Train on iris into run/, write ``csv_text`` as new.csv, predict it into p.csv; the notes printed."""
     _ok("train", "--data", "iris", "--epochs", "2", "--quiet", "--out", "run", cwd=tmp_path)
-    (tmp_path / "new.csv").write_text("sepal length (cm),sepal width (cm),petal length (cm),petal width (cm)\n"
-                                      "5.1,3.5,1.4,0.2\n6.2,,5.4,2.3\n")
+    (tmp_path / "new.csv").write_text(csv_text)
     out, _ = _ok("predict", "run/model.safetensors", "--data", "new.csv", "--out", "p.csv", cwd=tmp_path)
+    return out
+
+
+def test_predict_imputes_cells_missing_in_new_rows_of_a_complete_training_table(tmp_path):
+    out = _predict_with_an_iris_model(tmp_path, f"{IRIS_COLUMNS}\n5.1,3.5,1.4,0.2\n6.2,,5.4,2.3\n")
     assert "note: 1 missing cell in 1 of 2 rows: 'sepal width (cm)' 1 (line 3); imputed as in training" in out
     assert pd.read_csv(tmp_path / "p.csv")["prediction"].notna().all()
 
@@ -264,10 +272,8 @@ def test_r_style_tables_get_the_field_count_message(tmp_path):
 
 
 def test_predict_notes_extra_columns_copies_an_id_and_writes_to_stdout(tmp_path):
-    _ok("train", "--data", "iris", "--epochs", "2", "--quiet", "--out", "run", cwd=tmp_path)
-    (tmp_path / "new.csv").write_text("Individual ID,sepal length (cm),sepal width (cm),petal length (cm),"
-                                      "petal width (cm)\nA-1,5.1,3.5,1.4,0.2\nB-2,6.2,2.9,5.4,2.3\n")
-    out, _ = _ok("predict", "run/model.safetensors", "--data", "new.csv", "--out", "p.csv", cwd=tmp_path)
+    out = _predict_with_an_iris_model(tmp_path, f"Individual ID,{IRIS_COLUMNS}\nA-1,5.1,3.5,1.4,0.2\n"
+                                                "B-2,6.2,2.9,5.4,2.3\n")
     assert "note: column 'Individual ID' not used: the model was not trained on them (--id COL copies one" in out
     code, out, err = run_cli("predict", "run/model.safetensors", "--data", "new.csv", "--id", "Individual ID",
                              "--out", "-", cwd=tmp_path)
