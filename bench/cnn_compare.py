@@ -42,15 +42,21 @@ def data(name: str):
     return X.astype(np.float32), y
 
 
-def deltaprop_runner(name, X, y):
+def deltaprop_network(name):
+    """deltaprop's form of the benchmark network ``name`` (bench/scaling.py times the same one, layer by layer)."""
     import deltaprop as dp
 
     if name == "mnist1d":
-        model = dp.cnn((1, 40), "25:5:2:1,25:3:2:1,25:3:2:1", 10, seed=0)
-    else:
-        model = dp.Sequential([dp.Conv2D(1, 16, 3, padding=1), dp.ReLU(), dp.MaxPool2D(2),
-                               dp.Conv2D(16, 32, 3, padding=1), dp.ReLU(), dp.MaxPool2D(2), dp.Flatten(),
-                               dp.Dense(1568, 10)], seed=0)
+        return dp.cnn((1, 40), "25:5:2:1,25:3:2:1,25:3:2:1", 10, seed=0)
+    return dp.Sequential([dp.Conv2D(1, 16, 3, padding=1), dp.ReLU(), dp.MaxPool2D(2),
+                          dp.Conv2D(16, 32, 3, padding=1), dp.ReLU(), dp.MaxPool2D(2), dp.Flatten(),
+                          dp.Dense(1568, 10)], seed=0)
+
+
+def deltaprop_runner(name, X, y):
+    import deltaprop as dp
+
+    model = deltaprop_network(name)
     optimizer, loss = dp.Adam(lr=NETWORKS[name]["lr"]), dp.CrossEntropy()
     return lambda: model.fit(X, y, loss=loss, optimizer=optimizer, epochs=1, batch_size=NETWORKS[name]["batch"],
                              verbose=0)

