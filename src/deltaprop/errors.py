@@ -51,6 +51,14 @@ def plural(count: int, word: str) -> str:
     return f"{count:,} {word}{'es' if word.endswith(('s', 'x', 'ch', 'sh')) else 's'}"
 
 
+def malformed_reason(exc: BaseException) -> str:
+    """What a malformed file's field did wrong, from the exception reading it raised: ``missing field 'epoch'`` for
+    a KeyError, else the message's first line (or the exception's type)."""
+    if isinstance(exc, KeyError):
+        return f"missing field {exc.args[0]!r}" if exc.args else "a missing field"
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
 def one_line(exc: BaseException) -> str:
     """An exception as one line for a user: its message's first line; an OSError as ``file: reason``
     (``[Errno 2] …`` is for programmers)."""

@@ -24,7 +24,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 from .._files import atomic_path
-from ..errors import InputError
+from ..errors import InputError, malformed_reason
 from ..plots import history_figure
 
 
@@ -37,9 +37,7 @@ def _damaged(path: str):
         raise
     except (ValueError, KeyError, TypeError, IndexError, AttributeError, RecursionError, EOFError,
             zipfile.BadZipFile) as exc:
-        reason = f"missing {exc}" if isinstance(exc, KeyError) else str(exc).splitlines()[0] if str(exc) else \
-            type(exc).__name__
-        raise InputError(f"{path}: damaged, cannot be read for the report ({reason[:160]})") from None
+        raise InputError(f"{path}: damaged, cannot be read for the report ({malformed_reason(exc)[:160]})") from None
 
 
 def _check_findings(saved) -> tuple[dict, dict]:

@@ -30,7 +30,7 @@ from .. import tensorfile
 from .._checks import check_positive_int
 from .._files import fsync_folder, remove_temporaries
 from ..digest import update as update_digest
-from ..errors import InputError
+from ..errors import InputError, malformed_reason
 from .callbacks import Callback
 from .history import RUNNING
 from .trainer import EpochProgress
@@ -262,11 +262,7 @@ def _damaged_if_malformed(path: str):
     try:
         yield
     except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
-        if isinstance(exc, KeyError):
-            reason = f"missing field {exc.args[0]!r}" if exc.args else "a missing field"
-        else:
-            reason = str(exc) or type(exc).__name__
-        raise BackupError(f"{path} is damaged: {reason}; remove it to start afresh") from None
+        raise BackupError(f"{path} is damaged: {malformed_reason(exc)}; remove it to start afresh") from None
 
 
 def _fields(value, name: str, keys) -> dict:
