@@ -29,6 +29,7 @@ from .export import export_onnx
 from .preprocessing import Preprocessor
 from .diagnostics import Finding, diagnose
 from .threads import num_threads, set_num_threads
+from . import curvature
 
 from ._version import __version__
 
@@ -44,7 +45,7 @@ __all__ = [
     "fit", "evaluate", "train_step", "fit_best_of", "BestOf", "History", "TrainingRun", "Callback", "EarlyStopping",
     "StopAtTarget", "TerminateOnNaN", "LambdaCallback", "BackupAndRestore", "BackupError",
     "save", "load", "load_checkpoint", "Checkpoint", "export_onnx", "ModelFileError", "Preprocessor", "datasets",
-    "diagnose", "Finding", "TrainingMonitor", "Diagnostics", "set_num_threads", "num_threads",
+    "diagnose", "Finding", "TrainingMonitor", "Diagnostics", "set_num_threads", "num_threads", "curvature",
 ]
 
 

@@ -168,3 +168,22 @@ def check_allocation(shape, dtype, what: str) -> None:
     if needed > 2 ** 24 and needed > available_memory():   # small arrays need no look at the system
         raise ValueError(f"{what}: {count:,} values need {describe_bytes(needed)} of memory, more than the "
                          f"{describe_bytes(available_memory())} available")
+
+
+def check_targets(y, n_samples: int, name: str = "y") -> np.ndarray:
+    """Check that ``y`` has one target per sample and no NaN/infinity; return it as an array."""
+    try:
+        y = np.asarray(y)
+    except Exception as exc:
+        raise TypeError(f"{name} must be an array of targets: {exc}") from None
+    if y.ndim not in (1, 2):
+        raise ValueError(f"{name} must be 1-D labels or 2-D targets, got {y.ndim}-D shape {y.shape}")
+    if y.shape[0] != n_samples:
+        raise ValueError(f"X has {n_samples} samples but {name} has {y.shape[0]}")
+    if y.dtype.kind not in "biuf":
+        raise TypeError(
+            f"{name} must be numeric, got dtype {y.dtype} (encode string labels as integers 0..C-1)"
+        )
+    if y.dtype.kind == "f":
+        check_finite(y, name)
+    return y

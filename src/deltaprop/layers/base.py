@@ -56,6 +56,11 @@ class Layer:
     #: model for each training step); None when the batch is all here. See deltaprop.shard.
     shard = None
 
+    #: For each parameter with units (filters), the axis along which its units lie (Dense ``{"W": 1}``: column
+    #: j holds unit j's incoming weights; Conv ``{"W": 0}``). The loss landscape's filter normalisation scales
+    #: each unit's slice of a direction; parameters not named here are treated as biases.
+    unit_axes: dict = {}
+
     #: The name shown in messages; a Sequential sets it to e.g. ``"layer 2 (Dense)"``.
     label: str
 
@@ -75,6 +80,15 @@ class Layer:
     def backward_parameters(self, grad_y: np.ndarray) -> None:
         """Write ∂L/∂param only (the input gradient is not needed: this is the first trainable layer)."""
         self.backward(grad_y)
+
+    def per_sample_squared_norms(self) -> np.ndarray | None:
+        """‖gᵢ‖² for each row i of the last pass, gᵢ being row i's share of this layer's parameter gradient
+        (the gradient the backward pass wrote is Σᵢ gᵢ), computed from the pass record — or None when the
+        layer cannot say (then per-sample gradients are measured by passes of one sample). Layers without
+        parameters return zeros."""
+        if not self.parameters():
+            return np.zeros(len(self.input)) if self.input is not None else None
+        return None
 
     def derivative(self) -> np.ndarray | None:
         """f'(z) for each element of the last forward pass, for an elementwise activation (None otherwise)."""

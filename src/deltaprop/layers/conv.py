@@ -96,6 +96,7 @@ class _Conv(Layer):
     """Shared by Conv1D and Conv2D: ``dims`` spatial axes after (N, C)."""
 
     kind = "weights"
+    unit_axes = {"W": 0}
     dims = 1
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,

@@ -50,6 +50,7 @@ class Dense(Layer):
     """
 
     kind = "weights"
+    unit_axes = {"W": 1}
 
     def __init__(self, n_in: int, n_out: int, bias: bool = True, init="glorot_uniform", bias_init="zeros",
                  l1: float = 0.0, l2: float = 0.0):
@@ -117,6 +118,14 @@ class Dense(Layer):
             np.matmul(grad_y.T, self.A_in, out=grad.T)
         if self.b is not None:
             np.sum(grad_y, axis=0, out=self.b.grad)
+
+    def per_sample_squared_norms(self) -> np.ndarray:
+        """Row i's share of ∂L/∂W is aᵢδᵢᵀ (an outer product), so ‖aᵢδᵢᵀ‖² = ‖aᵢ‖²·‖δᵢ‖², plus ‖δᵢ‖² for b."""
+        if self.A_in is None or self.grad_output is None:
+            raise RuntimeError(f"{self.label}: per-sample norms need a forward and a backward pass")
+        delta_sq = np.einsum("ij,ij->i", self.grad_output, self.grad_output)
+        a_sq = np.einsum("ij,ij->i", self.A_in, self.A_in)
+        return delta_sq * (a_sq + (1.0 if self.b is not None else 0.0))
 
     def to_onnx(self, graph, x):
         """Z = x·W + b (MatMul, Add)."""

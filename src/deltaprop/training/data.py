@@ -3,26 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._checks import check_finite, check_number, check_seed
-
-
-def check_targets(y, n_samples: int, name: str = "y") -> np.ndarray:
-    """Check that ``y`` has one target per sample and no NaN/infinity; return it as an array."""
-    try:
-        y = np.asarray(y)
-    except Exception as exc:
-        raise TypeError(f"{name} must be an array of targets: {exc}") from None
-    if y.ndim not in (1, 2):
-        raise ValueError(f"{name} must be 1-D labels or 2-D targets, got {y.ndim}-D shape {y.shape}")
-    if y.shape[0] != n_samples:
-        raise ValueError(f"X has {n_samples} samples but {name} has {y.shape[0]}")
-    if y.dtype.kind not in "biuf":
-        raise TypeError(
-            f"{name} must be numeric, got dtype {y.dtype} (encode string labels as integers 0..C-1)"
-        )
-    if y.dtype.kind == "f":
-        check_finite(y, name)
-    return y
+from .._checks import check_number, check_seed
 
 
 def training_rng(model_seed, fit_seed) -> np.random.Generator:

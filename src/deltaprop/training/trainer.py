@@ -9,11 +9,11 @@ import numpy as np
 from .. import losses as loss_registry
 from .. import optim, threads
 from ..digest import data_digest
-from .._checks import check_positive_int
+from .._checks import check_positive_int, check_targets
 from ..layers.activations import Sigmoid
 from . import metrics as metric_registry
 from .callbacks import Callback
-from .data import check_targets, split_validation, training_rng
+from .data import split_validation, training_rng
 from .distributed import Replicas, connect
 from .history import RUNNING, History
 from .monitor import TrainingMonitor
