@@ -29,7 +29,7 @@ from .export import export_onnx
 from .preprocessing import Preprocessor
 from .diagnostics import Finding, diagnose
 from .threads import num_threads, set_num_threads
-from . import curvature
+from . import curvature, landscape
 
 from ._version import __version__
 
@@ -46,6 +46,7 @@ __all__ = [
     "StopAtTarget", "TerminateOnNaN", "LambdaCallback", "BackupAndRestore", "BackupError",
     "save", "load", "load_checkpoint", "Checkpoint", "export_onnx", "ModelFileError", "Preprocessor", "datasets",
     "diagnose", "Finding", "TrainingMonitor", "Diagnostics", "set_num_threads", "num_threads", "curvature",
+    "landscape",
 ]
 
 

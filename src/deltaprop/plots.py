@@ -39,9 +39,13 @@ def history_figure(history, title: str = ""):
 
 def plot_history(history, path, title: str = "") -> None:
     """Save `history_figure()` as a PNG (``curves.png``), atomically."""
+    save_figure(history_figure(history, title), path)
+
+
+def save_figure(figure, path) -> None:
+    """Write a matplotlib Figure as a PNG atomically (a temporary file, then a rename) and close it."""
     import matplotlib.pyplot as plt
 
-    figure = history_figure(history, title)
     try:
         with atomic_path(path, suffix=".png") as temporary:
             figure.savefig(temporary, dpi=110)
