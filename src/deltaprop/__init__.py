@@ -19,8 +19,8 @@ from .optim import (
     RMSprop, Schedule, StepDecay, clip_grad_norm, clip_grad_value,
 )
 from .training import (
-    BackupAndRestore, BackupError, BestOf, Callback, Diagnostics, EarlyStopping, History, LambdaCallback, StopAtTarget,
-    TerminateOnNaN,
+    BackupAndRestore, BackupError, BestOf, Callback, Diagnostics, EarlyStopping, GradientNoise, History, LambdaCallback,
+    Sharpness, StopAtTarget, TerminateOnNaN,
     TrainingMonitor, TrainingRun, evaluate, fit, fit_best_of, train_step,
 )
 from .parameter import Parameter
@@ -43,7 +43,7 @@ __all__ = [
     "Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "clip_grad_norm", "clip_grad_value",
     "Schedule", "StepDecay", "ExponentialDecay", "CosineAnnealing", "LinearWarmup", "ReduceLROnPlateau",
     "fit", "evaluate", "train_step", "fit_best_of", "BestOf", "History", "TrainingRun", "Callback", "EarlyStopping",
-    "StopAtTarget", "TerminateOnNaN", "LambdaCallback", "BackupAndRestore", "BackupError",
+    "StopAtTarget", "TerminateOnNaN", "LambdaCallback", "Sharpness", "GradientNoise", "BackupAndRestore", "BackupError",
     "save", "load", "load_checkpoint", "Checkpoint", "export_onnx", "ModelFileError", "Preprocessor", "datasets",
     "diagnose", "Finding", "TrainingMonitor", "Diagnostics", "set_num_threads", "num_threads", "curvature",
     "landscape",

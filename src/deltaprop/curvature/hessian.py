@@ -121,9 +121,9 @@ class Hessian:
                 break
             beta[j] = np.linalg.norm(w)
             if beta[j] < 1e-12 * max(1.0, abs(alpha[j])):   # an invariant subspace: T is exact
-                return Tridiagonal(alpha[:j + 1], beta[:j])
+                return Tridiagonal(alpha[:j + 1], beta[:j], basis[:j + 1])
             q = w / beta[j]
-        return Tridiagonal(alpha, beta)
+        return Tridiagonal(alpha, beta, basis)
 
     def top_eigenvalue(self, steps: int = 20, *, seed: int | None = 0) -> float:
         """λ_max ≈ the largest Ritz value after ``steps`` Lanczos steps (2·steps gradient evaluations)."""
@@ -168,10 +168,12 @@ class Hessian:
 
 @dataclass
 class Tridiagonal:
-    """The Lanczos tridiagonal T: diagonal ``alpha`` (m,), off-diagonal ``beta`` (m−1,)."""
+    """The Lanczos tridiagonal T = QᵀHQ: diagonal ``alpha`` (m,), off-diagonal ``beta`` (m−1,), and the
+    orthonormal ``basis`` Q (m rows of n)."""
 
     alpha: np.ndarray
     beta: np.ndarray
+    basis: np.ndarray | None = None
 
     def matrix(self) -> np.ndarray:
         return np.diag(self.alpha) + np.diag(self.beta, 1) + np.diag(self.beta, -1)
@@ -179,6 +181,10 @@ class Tridiagonal:
     def eigen(self) -> tuple[np.ndarray, np.ndarray]:
         """Eigenvalues (ascending) and eigenvectors (columns) of T."""
         return np.linalg.eigh(self.matrix())
+
+    def top_vector(self) -> np.ndarray:
+        """The Ritz vector of the largest Ritz value: Q·u, u T's top eigenvector (an estimate of H's)."""
+        return self.basis.T @ self.eigen()[1][:, -1]
 
     def ritz_values(self) -> np.ndarray:
         """Eigenvalues of T, ascending: estimates of H's extreme eigenvalues."""

@@ -11,6 +11,7 @@ from .callbacks import Callback, EarlyStopping, LambdaCallback, StopAtTarget, Te
 from .history import History
 from .metrics import Accuracy, MeanAbsoluteError, MeanSquaredError, Metric, R2
 from .monitor import Diagnostics, TrainingMonitor
+from .sharpness import GradientNoise, Sharpness
 from .step import train_step
 from .trainer import TrainingRun, evaluate, fit
 
@@ -21,5 +22,5 @@ __all__ = [
     "fit", "evaluate", "train_step", "BackupAndRestore", "BackupError", "fit_best_of", "BestOf", "History",
     "TrainingRun", "Callback", "EarlyStopping",
     "StopAtTarget", "TerminateOnNaN", "LambdaCallback", "Metric", "Accuracy", "MeanSquaredError",
-    "MeanAbsoluteError", "R2", "TrainingMonitor", "Diagnostics",
+    "MeanAbsoluteError", "R2", "TrainingMonitor", "Diagnostics", "Sharpness", "GradientNoise",
 ]

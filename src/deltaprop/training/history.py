@@ -33,6 +33,15 @@ class History(dict):
             if len(values) == n_before:
                 values.append(None)
 
+    def record(self, key: str, value) -> None:
+        """Set ``key`` for the last finished epoch — what a callback measured in ``on_epoch_end`` (the epoch's
+        logs are already in); epochs without a measure read None."""
+        if not self.epochs:
+            raise RuntimeError("record() needs a finished epoch")
+        values = self.setdefault(key, [])
+        values += [None] * (self.epochs - len(values))
+        values[-1] = value
+
     @property
     def epochs(self) -> int:
         return len(self.get("epoch", []))
