@@ -214,10 +214,13 @@ def line_figure(result: LandscapeLine, title: str = ""):
     marks = [0.0, 1.0] if result.kind == "models" else [0.0]
     for mark in marks:
         axis.axvline(mark, color="grey", linewidth=0.8, linestyle=":")
+    lines = axis.get_lines()[:1]
     if result.metric is not None:
         other = axis.twinx()
-        other.plot(result.alphas, result.metric, "--", color="tab:orange", linewidth=1.5, label=result.metric_name)
+        lines += other.plot(result.alphas, result.metric, "--", color="tab:orange", linewidth=1.5,
+                            label=result.metric_name)
         other.set_ylabel(result.metric_name)
+        axis.legend(lines, [line.get_label() for line in lines], loc="upper center", fontsize=8)
     axis.set_title(title or "Loss along a line")
     figure.tight_layout()
     return figure
@@ -231,6 +234,7 @@ def plane_figure(result: LandscapePlane, title: str = ""):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib import colors
+    from matplotlib.ticker import MaxNLocator
 
     figure, axis = plt.subplots(figsize=(5.5, 4.6))
     low, high = float(np.nanmin(result.loss)), float(np.nanmax(result.loss))
@@ -240,8 +244,10 @@ def plane_figure(result: LandscapePlane, title: str = ""):
         levels, norm = np.linspace(low, high if high > low else low + 1e-12, 25), None
     filled = axis.contourf(result.alphas, result.betas, result.loss, levels=levels, norm=norm, cmap="viridis")
     axis.contour(result.alphas, result.betas, result.loss, levels=levels[::3], colors="white", linewidths=0.5)
-    figure.colorbar(filled, ax=axis, label="loss")
+    colorbar = figure.colorbar(filled, ax=axis, label="loss", ticks=levels[::4], format="%.3g")
+    colorbar.minorticks_off()
     axis.plot([0], [0], "r*", markersize=10, label="trained model")
+    axis.xaxis.set_major_locator(MaxNLocator(5))
     axis.set_xlabel("α (direction 1)")
     axis.set_ylabel("β (direction 2)")
     axis.legend(loc="upper right", fontsize=8)

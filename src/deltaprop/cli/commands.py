@@ -94,7 +94,8 @@ def _reading(args, info) -> dict:
 
 
 def _rows(args, checkpoint):
-    """The table to use and the rows of it (all, or the held-out test rows of the training run)."""
+    """The table to use and the rows of it (all, the held-out test rows of the training run, or its training
+    rows: ``args.split`` "all", "test" or "train")."""
     from .. import datasets
 
     info, pre = checkpoint.info, checkpoint.model.preprocessing
@@ -103,16 +104,16 @@ def _rows(args, checkpoint):
     else:
         target = getattr(args, "target", None) or info.get("target")
         table = datasets.load(args.data, target, **_reading(args, info))
-    if args.split == "test":
+    if args.split in ("test", "train"):
         if "digest" not in info and info.get("data") != args.data:   # a model from before digests: by name only
-            raise InputError(f"--split test replays the training run's split, but the model was trained on "
+            raise InputError(f"--split {args.split} replays the training run's split, but the model was trained on "
                              f"{info.get('data')!r}, not {args.data!r}")
         _check_same_rows(table, info, args.data)
         if pre.missing == "drop":      # the run split the table after leaving out its incomplete rows
             table, _ = datasets.complete_rows(table, [c for c, why in pre.dropped.items() if why == "--drop"])
-        _, test = datasets.held_out_rows(table, test_split=info.get("test_split"),
-                                         task=info.get("task", pre.task), seed=info.get("seed", 0))
-        table = table.subset(test)
+        train, test = datasets.held_out_rows(table, test_split=info.get("test_split"),
+                                             task=info.get("task", pre.task), seed=info.get("seed", 0))
+        table = table.subset(test if args.split == "test" else train)
     for text in table.notes:
         note(text)
     return table

@@ -43,6 +43,7 @@ SETTINGS = {
     "decimal": ((str,), "auto"),
     "missing": ((str,), "auto"),
     "diagnose": ((bool,), False),
+    "sharpness": ((int,), 0),
     "conv": ((str, type(None)), None),
     "input_shape": ((str, type(None)), None),
     "pool": ((str,), "none"),

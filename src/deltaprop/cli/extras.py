@@ -14,6 +14,7 @@ NEEDS = {
     "predict": ("pandas", "sklearn"),
     "datasets": ("pandas",),
     "report": ("matplotlib",),
+    "landscape": ("pandas", "matplotlib", "sklearn"),
     "export": ("onnx",),
 }
 

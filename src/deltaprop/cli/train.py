@@ -78,6 +78,7 @@ def check_settings(settings: dict) -> None:
     number("dropout", lambda v: 0 <= v < 1, "in [0, 1)")
     number("clip_norm", lambda v: v > 0, "a positive number")
     number("seed", lambda v: v >= 0, "0 or more", integer=True)
+    number("sharpness", lambda v: v >= 0, "0 (off) or a number of epochs", integer=True)
     parse_layers(settings["layers"])
     activation = settings["activation"]
     if activation not in LAYERS or not is_activation(LAYERS.lookup(activation)) or activation == "softmax":
@@ -526,6 +527,8 @@ def train_in(folder, args, replicas, settings, table, split, val_rows, model, la
     if settings["diagnose"]:
         from .diagnose import attach
         extra_callbacks, after_training = attach(model, split, loss_name, folder)
+    if settings["sharpness"]:    # λ_max every N epochs on 1,000 training rows: history.csv, the epoch lines, the report
+        extra_callbacks.append(dp.Sharpness(every=settings["sharpness"], samples=1000, seed=settings["seed"]))
     print(f"model: {layout} ({settings['activation']}), {sum(p.size for p in model.parameters())} parameters; "
           f"loss {loss_name}, {type(optimizer).__name__}(lr={settings['lr']:g}), batch {settings['batch_size']}, "
           f"at most {settings['epochs']} epochs" + (f", patience {settings['patience']}" if early_stopping else ""))

@@ -1,8 +1,10 @@
-"""``report.html``: a run's curves, gradient-norm heatmap, activation histograms and findings, in one file.
+"""``report.html``: a run's curves, sharpness, loss landscape and curvature, gradient-norm heatmap, activation
+histograms and findings, in one file.
 
 Every image is a PNG embedded as base64, so the report reads offline and can be mailed as is.
 Inputs, all in the run folder: ``history.csv`` (required), ``diagnostics.csv`` and
-``activations.npz`` (written by ``train --diagnose``), ``findings.json`` (before/after findings).
+``activations.npz`` (written by ``train --diagnose``), ``findings.json`` (before/after findings),
+``landscape-1d.png``, ``landscape-2d.png`` and ``curvature.json`` (written by ``deltaprop landscape``).
 """
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ else:  # pragma: no cover
 
 from .._files import atomic_path
 from ..errors import InputError, malformed_reason
-from ..plots import history_figure
+from ..plots import history_figure, sharpness_figure
 
 
 @contextlib.contextmanager
@@ -196,6 +198,13 @@ def write_report(run_dir: str, name: str | None = None) -> str:
         sections += _findings_sections(findings)
     sections += ["<h2>Loss and metric</h2>", f"<img alt='training curves' src='data:image/png;base64,"
                  f"{_png(history_figure(history))}'>"]
+    if any(value is not None for value in history.get("sharpness", [])):
+        sections += ["<h2>Sharpness</h2>",
+                     "<p>λ_max, the largest eigenvalue of the loss's Hessian, measured during training. Gradient "
+                     "descent with learning rate η is unstable along a direction of curvature above 2/η: where "
+                     "λ_max meets 2/η and stays, training runs at the edge of stability.</p>",
+                     f"<img alt='sharpness' src='data:image/png;base64,{_png(sharpness_figure(history))}'>"]
+    sections += _landscape_sections(run_dir)
     diagnostics_path = os.path.join(run_dir, "diagnostics.csv")
     if os.path.isfile(diagnostics_path):
         with _damaged(diagnostics_path):
@@ -221,6 +230,55 @@ def write_report(run_dir: str, name: str | None = None) -> str:
                          "±1 (tanh) means saturation.</p>",
                          f"<img alt='activation histograms' src='data:image/png;base64,{histograms}'>"]
     return _write(run_dir, name, history, config, sections)
+
+
+def _embedded_png(path: str) -> str:
+    with open(path, "rb") as handle:
+        data = handle.read()
+    if not data.startswith(b"\x89PNG\r\n\x1a\n"):
+        raise ValueError("not a PNG image")
+    return base64.b64encode(data).decode("ascii")
+
+
+def _curvature_rows(measures: dict) -> list:
+    """(measure, value) rows of a curvature.json written by ``deltaprop landscape``, its structure checked."""
+    eigenvalues, trace = measures["eigenvalues"], measures["trace"]
+    if not isinstance(eigenvalues, list) or not all(isinstance(v, (int, float)) for v in eigenvalues):
+        raise ValueError("eigenvalues must be a list of numbers")
+    rows = [("λ_max" if i == 0 else f"λ_{i + 1}", f"{float(v):.4g}") for i, v in enumerate(eigenvalues)]
+    rows.append(("trace (Hutchinson)", f"{float(trace['value']):.4g} ± {float(trace['standard_error']):.2g}"))
+    noise = measures.get("noise_scale")
+    rows.append(("noise scale B_simple", f"{float(noise['b_simple']):.4g}" if noise else
+                 str(measures.get("noise_scale_note", ""))))
+    if measures.get("stability") is not None:
+        rows.append(("η·λ_max/2", f"{float(measures['stability']):.3g}"))
+    rows.append(("measured on", f"{int(measures['samples']):,} training rows"))
+    return rows
+
+
+def _landscape_sections(run_dir: str) -> list:
+    """The pictures and measures of ``deltaprop landscape`` where the run folder has them."""
+    sections = []
+    curvature_path = os.path.join(run_dir, "curvature.json")
+    if os.path.isfile(curvature_path):
+        with _damaged(curvature_path), open(curvature_path, encoding="utf-8") as handle:
+            rows = _curvature_rows(json.load(handle))
+        table = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>" for k, v in rows)
+        sections += ["<h2>Curvature</h2>", "<p>The Hessian of the training loss at the trained weights: its top "
+                     "eigenvalues (the sharpness of the minimum), its trace, and the gradient noise scale — the batch "
+                     "size beyond which a larger batch hardly improves the gradient.</p>", f"<table>{table}</table>"]
+    pictures = [(name, alt) for name, alt in (("landscape-1d.png", "loss along a random direction"),
+                                              ("landscape-2d.png", "loss over a plane"))
+                if os.path.isfile(os.path.join(run_dir, name))]
+    if pictures:
+        sections += ["<h2>Loss landscape</h2>", "<p>The loss around the trained weights along filter-normalised "
+                     "random directions (α = 0: the model): a wide basin is a flat minimum, a narrow one a sharp "
+                     "minimum.</p>"]
+        for name, alt in pictures:
+            path = os.path.join(run_dir, name)
+            with _damaged(path):
+                sections.append(f"<img alt='{alt}' src='data:image/png;base64,{_embedded_png(path)}'>")
+    return sections
 
 
 def _findings_sections(findings: dict) -> list:

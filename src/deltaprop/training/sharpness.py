@@ -82,8 +82,10 @@ class Sharpness(_MeasuredEvery):
         if not self.due(epoch):
             return
         sharpness = self.measure()
-        self.run.history.record("sharpness", sharpness)
-        self.run.history.record("stability", sharpness * float(logs.get("lr", self.run.optimizer.lr)) / 2)
+        stability = sharpness * float(logs.get("lr", self.run.optimizer.lr)) / 2
+        for key, value in (("sharpness", sharpness), ("stability", stability)):
+            self.run.history.record(key, value)
+            logs[key] = value           # shown in the epoch's progress line
 
 
 class GradientNoise(_MeasuredEvery):
@@ -97,5 +99,6 @@ class GradientNoise(_MeasuredEvery):
     def on_epoch_end(self, epoch, logs):
         if self.due(epoch):
             X, y = self._data()
-            self.run.history.record("noise_scale", gradient_noise_scale(self.run.model, self.run.loss, X, y).b_simple)
+            logs["noise_scale"] = gradient_noise_scale(self.run.model, self.run.loss, X, y).b_simple
+            self.run.history.record("noise_scale", logs["noise_scale"])
 
