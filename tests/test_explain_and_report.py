@@ -65,7 +65,7 @@ def test_report_after_train_with_diagnose(tmp_path, capsys):
     assert main(["train", "--data", "digits", "--layers", "32,32", "--epochs", "3", "--diagnose", "--quiet",
                  "--out", str(run)]) == 0
     out = capsys.readouterr().out
-    assert "gradient-flow findings before training" in out and "gradient-flow findings after training" in out
+    assert "gradient-flow findings before training" in out and "findings after training (gradient flow, learning rate, batch)" in out
     for name in ("diagnostics.csv", "activations.npz", "findings.json", "report.html"):
         assert (run / name).stat().st_size > 0, name
     document = (run / "report.html").read_text()

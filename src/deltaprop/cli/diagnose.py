@@ -29,9 +29,11 @@ def print_findings(title: str, findings) -> None:
                             subsequent_indent="    "))
 
 
-def attach(model, split, loss_name: str, folder):
+def attach(model, split, loss_name: str, folder, optimizer=None, batch_size: int | None = None):
     """Diagnose the untrained model now; return the monitor callback and the after-training step,
-    which writes its files into the run's ``folder`` (a `run_folder.RunFolder`)."""
+    which writes its files into the run's ``folder`` (a `run_folder.RunFolder`). After training the findings
+    include the loss surface's: the learning rate of ``optimizer`` against 2/λ_max, ``batch_size`` against the
+    gradient noise scale."""
     import deltaprop as dp
 
     before = dp.diagnose(model, split.X_train, split.y_train, loss_name)
@@ -39,8 +41,9 @@ def attach(model, split, loss_name: str, folder):
     monitor = dp.TrainingMonitor()
 
     def after_training(history) -> list:
-        after = dp.diagnose(model, split.X_train, split.y_train, loss_name)
-        print_findings("gradient-flow findings after training", after)
+        after = dp.diagnose(model, split.X_train, split.y_train, loss_name, optimizer=optimizer,
+                            train_batch_size=batch_size)
+        print_findings("findings after training (gradient flow, learning rate, batch)", after)
         records = history.diagnostics
         written = []
         if records is not None and records.get("step"):

@@ -526,7 +526,7 @@ def train_in(folder, args, replicas, settings, table, split, val_rows, model, la
     extra_callbacks, after_training = [], None
     if settings["diagnose"]:
         from .diagnose import attach
-        extra_callbacks, after_training = attach(model, split, loss_name, folder)
+        extra_callbacks, after_training = attach(model, split, loss_name, folder, optimizer, settings["batch_size"])
     if settings["sharpness"]:    # λ_max every N epochs on 1,000 training rows: history.csv, the epoch lines, the report
         extra_callbacks.append(dp.Sharpness(every=settings["sharpness"], samples=1000, seed=settings["seed"]))
     print(f"model: {layout} ({settings['activation']}), {sum(p.size for p in model.parameters())} parameters; "

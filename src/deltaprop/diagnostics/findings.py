@@ -148,12 +148,19 @@ def _restore(model, saved) -> None:
             layer.rng.bit_generator.state = rng_state
 
 
-def diagnose(model, X, y, loss, *, n_batches: int = 4, batch_size: int = 256, seed: int = 0) -> list:
+def diagnose(model, X, y, loss, *, n_batches: int = 4, batch_size: int = 256, seed: int = 0, optimizer=None,
+             train_batch_size: int | None = None, starts=()) -> list:
     """Findings about gradient flow from ``n_batches`` forward/backward passes in training mode.
 
     Nothing changes: no weight is updated, and BatchNorm running statistics and dropout
     generators are put back. Returns a list of [`Finding`][deltaprop.Finding] (empty when all is well),
     sorted by layer.
+
+    Findings about the loss surface (see `deltaprop.diagnostics.curvature_findings`), on 1,000 rows:
+    with ``optimizer`` (the one training uses), a learning rate past the stability limit 2/λ_max or at the edge
+    of stability; with ``train_batch_size``, a batch far below or above the gradient noise scale; with
+    ``starts`` (other models of the same architecture, e.g. ``fit_best_of``'s), a minimum much sharper than
+    theirs. They cost 40 gradient evaluations per model (λ_max) and one pass per 256 rows (noise scale).
     """
     loss = get_loss(loss)
     X = model.check_input(X)
@@ -207,6 +214,11 @@ def diagnose(model, X, y, loss, *, n_batches: int = 4, batch_size: int = 256, se
         if measured.get("saturated") and np.mean(measured["saturated"]) > SATURATED_FRACTION:
             findings.append(Finding("saturation", i, name, float(np.mean(measured["saturated"])),
                                     _saturation_advice(model, i)))
+    if optimizer is not None or train_batch_size is not None or starts:
+        from .curvature_findings import curvature_findings
+
+        findings += curvature_findings(model, X, y, loss, optimizer=optimizer, batch_size=train_batch_size,
+                                       starts=starts, seed=seed)
     return sorted(findings, key=lambda finding: (finding.layer, finding.kind))
 
 

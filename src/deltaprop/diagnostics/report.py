@@ -159,7 +159,8 @@ table { border-collapse: collapse; width: 100%; margin: 0.6em 0; font-size: 0.95
 th, td { border: 1px solid #ddd; padding: 0.35em 0.6em; text-align: left; vertical-align: top; }
 th { background: #f4f4f4; } .ok { color: #1a7f37; }
 .kind { font-weight: 600; } .vanishing, .dead_units, .saturation { color: #9a6700; }
-.exploding, .nonfinite { color: #cf222e; }
+.exploding, .nonfinite, .beyond_stability { color: #cf222e; }
+.edge_of_stability, .small_batch, .large_batch, .sharp_minimum { color: #9a6700; }
 .note { color: #666; font-size: 0.9em; }
 """
 
