@@ -128,3 +128,38 @@ def test_the_pictures_are_written(tmp_path):
         with Image.open(tmp_path / name) as image:
             assert image.size[0] > 400
     assert sorted(p.name for p in tmp_path.iterdir()) == ["line.png", "plane.png"]
+
+
+def test_fit_best_of_measures_the_barriers_between_its_best_starts():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 2))
+    y = (np.sin(2 * X[:, 0]) * X[:, 1] > 0).astype(int)
+    result = dp.fit_best_of(lambda s: dp.mlp([2, 12, 2], activation="tanh", seed=s), X, y, n_starts=4, compare=3,
+                            curve=True, loss="cross_entropy", optimizer=dp.Adam(0.02), epochs=15, batch_size=32,
+                            verbose=0, validation_split=0.2)
+    best = sorted(result.ranking()[:3])
+    assert sorted(result.barriers) == [(best[0], best[1]), (best[0], best[2]), (best[1], best[2])]
+    assert result.ranking()[0] == result.best_start and len(result.models) == len(result.losses) == 4
+    for (i, j), height in result.barriers.items():    # the same numbers as measured on their own
+        expected = dp.landscape.barrier(result.models[i], result.models[j], "cross_entropy", X, y, n_points=11)
+        assert height == expected.height and height >= 0
+        assert np.isfinite(result.curve_barriers[(i, j)])
+    text = result.summary()
+    assert "← kept" in text and ("one valley" in text or "separate minima" in text)
+    plain = dp.fit_best_of(lambda s: dp.mlp([2, 4, 2], seed=s), X, y, n_starts=2, compare=0, loss="cross_entropy",
+                           optimizer="adam", epochs=2, verbose=0, monitor="loss")
+    assert plain.barriers == {} and "barriers" not in plain.summary()
+
+
+def test_a_bezier_curve_between_two_models_is_trained_and_finds_a_lower_path_than_the_line():
+    model, X, y = trained_classifier()
+    permuted = dp.mlp([4, 16, 2], activation="tanh", seed=0)
+    order = np.random.default_rng(0).permutation(16)
+    permuted.layers[0].W.value = model.layers[0].W.value[:, order]
+    permuted.layers[0].b.value = model.layers[0].b.value[order]
+    permuted.layers[2].W.value = model.layers[2].W.value[order, :]
+    permuted.layers[2].b.value = model.layers[2].b.value
+    line = dp.landscape.barrier(model, permuted, "cross_entropy", X, y)
+    curve = dp.landscape.bezier(model, permuted, "cross_entropy", X, y, epochs=15, seed=0)
+    assert curve.path.kind == "curve" and curve.endpoints == pytest.approx(line.endpoints, rel=1e-6)
+    assert curve.height < 0.5 * line.height

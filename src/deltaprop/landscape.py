@@ -13,7 +13,9 @@ does not list in ``unit_axes``) are left out: their part of d is zero unless ``i
 * ``line``: L(θ + α·d) for α in ``alphas``, or L((1 − α)·θ_a + α·θ_b) along the segment to another model;
 * ``plane``: L(θ + α·d₁ + β·d₂) on a grid (two independent filter-normalised directions);
 * ``barrier``: max over the segment from θ_a to θ_b of L, minus the higher of L(θ_a) and L(θ_b): 0 when the
-  two lie in one convex valley, large when a ridge separates two minima.
+  two lie in one convex valley, large when a ridge separates two minima;
+* ``bezier``: a trained one-bend curve between two models and its barrier — low where the straight line's is
+  high when the two minima are connected by a curved valley.
 
 The loss is ``evaluate``'s: eval mode, the model's own dtype, weight penalties included; each point costs one
 forward pass over the data (the model itself is never changed).
@@ -67,8 +69,8 @@ def _ratio(target, current):
 
 @dataclass
 class LandscapeLine:
-    """The loss (and ``metric``) at θ + α·d for each α of ``alphas``; ``kind`` is ``"random"`` or ``"models"``
-    (α = 0 and 1 are the two models)."""
+    """The loss (and ``metric``) at θ + α·d for each α of ``alphas``; ``kind`` is ``"random"``, ``"models"``
+    (α = 0 and 1 are the two models) or ``"curve"`` (a `bezier` path from t = 0 to 1)."""
 
     alphas: np.ndarray
     loss: np.ndarray
@@ -194,6 +196,59 @@ def barrier(model_a, model_b, loss, X, y, *, n_points: int = 25, batch_size: int
     return Barrier(height, path)
 
 
+def bezier(model_a, model_b, loss, X, y, *, epochs: int = 20, batch_size: int = 64, lr: float = 0.01,
+           n_points: int = 25, seed: int | None = 0, progress=None) -> Barrier:
+    """A one-bend path of low loss between two trained models (Garipov et al. 2018) and its barrier.
+
+    The quadratic Bézier curve θ(t) = (1 − t)²·θ_a + 2t(1 − t)·θ_c + t²·θ_b joins the two models; its bend
+    θ_c starts halfway and is trained to minimise the loss averaged along the curve: for each mini-batch a
+    point t ~ U(0, 1) is drawn and θ_c moves by Adam(``lr``) along ∂L(θ(t))/∂θ_c = 2t(1 − t)·∇L(θ(t)).
+    When two minima are joined by such a curve of low loss (a barrier near 0, where the straight line has a
+    large one), they belong to one connected valley. Returns the `Barrier` along the curve, its ``path`` of
+    ``kind="curve"``. Costs ``epochs`` passes of training over ``X`` and ``n_points`` forward passes.
+    """
+    from .optim import Adam
+    from .parameter import Parameter
+
+    _check_same_architecture(model_a, model_b)
+    epochs, batch_size, n_points = (check_positive_int(v, name) for v, name in
+                                    ((epochs, "epochs"), (batch_size, "batch_size"), (n_points, "n_points")))
+    rng = np.random.default_rng(check_seed(seed))
+    training = Objective(model_a, loss, X, y, dtype=model_a.dtype)     # mini-batches drawn below
+    a = training.theta.astype(np.float64)
+    b = model_b.parameters().values.astype(np.float64)
+    bend = Parameter("bend", (a + b) / 2)
+    optimizer = Adam(lr)
+
+    def point(t):
+        return (1 - t) ** 2 * a + 2 * t * (1 - t) * bend.value + t ** 2 * b
+
+    n = training.n_samples
+    steps = 0
+    for epoch in range(epochs):
+        order = rng.permutation(n)
+        for start in range(0, n, batch_size):
+            rows = order[start:start + batch_size]
+            if len(rows) < 2 and training.model.needs_batch_statistics():
+                continue
+            t = rng.uniform()
+            training.set(point(t))
+            training.batch_gradient(training.X[rows], training.y[rows])
+            training.model.add_penalty_gradients()
+            bend.grad = 2 * t * (1 - t) * training.params.grads.astype(np.float64)
+            optimizer.step([bend])
+            steps += 1
+        if progress is not None:
+            progress(epoch + 1, epochs + 1)
+    ts = np.linspace(0.0, 1.0, n_points)
+    evaluation = Objective(model_a, loss, X, y, batch_size=1024, training=False, dtype=model_a.dtype)
+    losses = np.array([evaluation.value(point(t)) for t in ts])
+    if progress is not None:
+        progress(epochs + 1, epochs + 1)
+    path = LandscapeLine(ts, losses, kind="curve")
+    return Barrier(float(losses.max() - max(losses[0], losses[-1])), path)
+
+
 def _metric_name(metric) -> str:
     return "" if metric is None else getattr(metric, "name", getattr(metric, "__name__", "metric"))
 
@@ -208,10 +263,10 @@ def line_figure(result: LandscapeLine, title: str = ""):
 
     figure, axis = plt.subplots(figsize=(6, 4))
     axis.plot(result.alphas, result.loss, "-", color="tab:blue", linewidth=2, label="loss")
-    axis.set_xlabel("α (0 and 1: the two models)" if result.kind == "models" else
-                    "α along a filter-normalised random direction")
+    axis.set_xlabel({"models": "α (0 and 1: the two models)", "curve": "t along the curve (0 and 1: the two models)"}
+                    .get(result.kind, "α along a filter-normalised random direction"))
     axis.set_ylabel("loss")
-    marks = [0.0, 1.0] if result.kind == "models" else [0.0]
+    marks = [0.0, 1.0] if result.kind in ("models", "curve") else [0.0]
     for mark in marks:
         axis.axvline(mark, color="grey", linewidth=0.8, linestyle=":")
     lines = axis.get_lines()[:1]

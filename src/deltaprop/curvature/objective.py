@@ -74,6 +74,11 @@ class Objective:
         for start, stop in self.bounds:
             yield (stop - start) / n, self.X[start:stop], self.y[start:stop]
 
+    def set(self, theta=None) -> None:
+        """Put the copy's parameters at ``theta`` (default: the model's own) and its random layers back at
+        their first draw; `batch_gradient` then works there."""
+        self._begin(theta)
+
     def _begin(self, theta) -> None:
         if theta is not None:
             theta = np.asarray(theta, dtype=self.params.values.dtype)
