@@ -285,3 +285,22 @@ def test_per_example_gradients_are_refused_with_batchnorm(rng):
     X, y = data_for(model, rng)
     with pytest.raises(ValueError, match="BatchNorm"):
         dp.curvature.per_example_grad_norms(model, "cross_entropy", X, y)
+
+
+def test_a_step_across_relu_kinks_is_detected_and_made_smaller(rng):
+    """With 2,000 samples and a large step, some ReLU pre-activation changes sign between θ − h·v̂ and θ + h·v̂:
+    the plain central difference is then far off. The one-sided differences disagree, the step shrinks, and the
+    product agrees with autograd's (which takes f'' = 0 at the kinks)."""
+    model = relu_mlp()
+    X, y = data_for(model, rng, n=2000)
+    H = exact_hessian(model, X, y, "cross_entropy")
+    v = rng.normal(size=H.shape[0])
+    hessian = dp.curvature.Hessian(model, "cross_entropy", X, y, step=1e-2)
+    objective = hessian.objective
+    unit = v / np.linalg.norm(v)
+    naive = (objective.gradient(objective.theta + 1e-2 * unit)[1] -
+             objective.gradient(objective.theta - 1e-2 * unit)[1]) / 2e-2 * np.linalg.norm(v)
+    assert relative_error(naive, H @ v) > 1e-3          # the kinks are really crossed at this step
+    before = objective.n_gradients
+    assert relative_error(hessian.hvp(v), H @ v) < 1e-6
+    assert objective.n_gradients - before > 3 and hessian.kinks == 0
