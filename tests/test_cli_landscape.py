@@ -73,7 +73,7 @@ def test_ctrl_c_during_the_measures_writes_nothing(run_dir, tmp_path, monkeypatc
     (["RUN", "--samples", "0"], "--samples must be at least 1"),
 ])
 def test_bad_arguments_are_one_line_with_exit_2(run_dir, args, message):
-    code, out, err = run_cli("landscape", *[str(run_dir) if a == "RUN" else a for a in args])
+    code, _, err = run_cli("landscape", *[str(run_dir) if a == "RUN" else a for a in args])
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
 
 
@@ -91,7 +91,7 @@ def test_train_with_sharpness_records_it_every_n_epochs_and_the_report_plots_it(
     import csv
 
     out = tmp_path / "run"
-    code, stdout, err = run_cli("train", "--data", "iris", "--out", out, "--epochs", "5", "--optimizer", "sgd",
+    code, _, err = run_cli("train", "--data", "iris", "--out", out, "--epochs", "5", "--optimizer", "sgd",
                                 "--lr", "0.1", "--sharpness", "2")
     assert code == 0, err
     with open(out / "history.csv", newline="") as handle:

@@ -24,7 +24,7 @@ def test_sharpness_rises_to_two_over_eta_and_stays_within_ten_percent_for_two_le
     data = example.mnist1d_5000()
     for limit in example.LIMITS:
         history = example.train(2 / limit, data=data)
-        steps, losses, sharpness = example.measured(history)
+        steps, _, sharpness = example.measured(history)
         ratio = sharpness / limit
         np.testing.assert_allclose(np.array(history["stability"], dtype=float)[steps - 1], ratio, rtol=1e-12)
         lowest = int(np.argmin(ratio))        # after the first steps' fall: progressive sharpening from here

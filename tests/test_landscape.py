@@ -163,3 +163,23 @@ def test_a_bezier_curve_between_two_models_is_trained_and_finds_a_lower_path_tha
     curve = dp.landscape.bezier(model, permuted, "cross_entropy", X, y, epochs=15, seed=0)
     assert curve.path.kind == "curve" and curve.endpoints == pytest.approx(line.endpoints, rel=1e-6)
     assert curve.height < 0.5 * line.height
+
+
+@pytest.mark.parametrize("make", [lambda: dp.mlp([4, 16, 2], activation="tanh", seed=0),
+                                  lambda: dp.cnn((1, 6, 6), conv="3:3", n_out=2, pool="max", seed=0)],
+                         ids=["mlp", "cnn"])
+def test_the_first_layers_outputs_computed_once_give_the_losses_of_whole_passes(make, monkeypatch):
+    """Z(θ + α·d₁ + β·d₂) = Z(θ) + α·Z(d₁) + β·Z(d₂) for the first Dense/Conv: the plane computed that way equals
+    the plane of whole forward passes (forced by a zero memory budget) to float32 rounding."""
+    model = make()
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, *model.input_shape))
+    y = rng.integers(0, 2, size=50)
+    grid = np.linspace(-1, 1, 4)
+    fast = dp.landscape.plane(model, "cross_entropy", X, y, alphas=grid, betas=grid, batch_size=16,
+                              metric=Accuracy())
+    monkeypatch.setattr(dp.landscape, "HEAD_BUDGET", 0)
+    whole = dp.landscape.plane(model, "cross_entropy", X, y, alphas=grid, betas=grid, batch_size=16,
+                               metric=Accuracy())
+    np.testing.assert_allclose(fast.loss, whole.loss, rtol=1e-5)
+    np.testing.assert_allclose(fast.metric, whole.metric, atol=0.021)   # a row on the boundary may flip

@@ -78,19 +78,20 @@ def landscapes(out: Path, X, y, quick: bool) -> None:
     density = dp.curvature.density(model, "cross_entropy", X, y, n_vectors=2 if quick else 8,
                                    steps=10 if quick else 60, seed=0)
     top = dp.curvature.eigenvalues(model, "cross_entropy", X, y, k=3) if not quick else density.nodes[-3:]
-    grid = np.linspace(density.nodes.min() - 0.5, density.nodes.max() + 0.5, 2000)
+    grid = np.linspace(density.nodes.min() - 0.1, density.nodes.max() + 0.1, 2000)
     figure, axis = plt.subplots(figsize=(7, 3.6))
-    axis.semilogy(grid, np.maximum(density.smooth(grid, width=0.05), 1e-8), color="tab:purple")
+    axis.semilogy(grid, np.maximum(density.smooth(grid, width=0.01), 1e-8), color="tab:purple")
     for value in top:
         axis.axvline(value, color="grey", linestyle=":", linewidth=1)
     axis.set_ylim(1e-6, None)
     axis.set_xlabel("eigenvalue of the Hessian (dotted: the top 3 by Lanczos)")
     axis.set_ylabel("density (log)")
-    axis.set_title("Hessian spectrum of the Quickstart MLP (stochastic Lanczos quadrature)")
+    axis.set_title("Hessian spectrum of the Quickstart MLP on the digits (SLQ)")
     figure.tight_layout()
     figure.savefig(out / "spectrum.png", dpi=100)
     plt.close(figure)
-    print(f"spectrum: top eigenvalues {', '.join(f'{v:.3f}' for v in top)}; weights sum to {density.weights.sum():.6f}")
+    print(f"spectrum: top eigenvalues {', '.join(f'{v:.3f}' for v in top)}; nodes from {density.nodes.min():.3f}; "
+          f"weight below 0: {density.weights[density.nodes < 0].sum():.3f}; weights sum to {density.weights.sum():.6f}")
 
 
 def barrier(out: Path, X, y, quick: bool) -> None:

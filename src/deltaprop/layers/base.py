@@ -61,6 +61,11 @@ class Layer:
     #: each unit's slice of a direction; parameters not named here are treated as biases.
     unit_axes: dict = {}
 
+    #: True when, for a fixed input, the output is linear in all the layer's parameters together — Dense's
+    #: Z = A·W + b: Z(θ₁ + c·θ₂) = Z(θ₁) + c·Z(θ₂). The loss landscape then computes the first such layer's
+    #: output along a direction once, not at every point.
+    linear_in_parameters = False
+
     #: The name shown in messages; a Sequential sets it to e.g. ``"layer 2 (Dense)"``.
     label: str
 

@@ -97,6 +97,7 @@ class _Conv(Layer):
 
     kind = "weights"
     unit_axes = {"W": 0}
+    linear_in_parameters = True
     dims = 1
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,

@@ -51,6 +51,7 @@ class Dense(Layer):
 
     kind = "weights"
     unit_axes = {"W": 1}
+    linear_in_parameters = True
 
     def __init__(self, n_in: int, n_out: int, bias: bool = True, init="glorot_uniform", bias_init="zeros",
                  l1: float = 0.0, l2: float = 0.0):

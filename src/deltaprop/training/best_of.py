@@ -55,7 +55,8 @@ class BestOf:
             for (i, j), height in self.barriers.items():
                 curve = self.curve_barriers.get((i, j))
                 extra = f"; along a trained curve {curve:.4g}" if curve is not None else ""
-                lines.append(f"  {i} – {j}: {height:.4g}{extra} ({'separate minima' if self.separate(i, j) else 'one valley'})")
+                verdict = "separate minima" if self.separate(i, j) else "one valley"
+                lines.append(f"  {i} – {j}: {height:.4g}{extra} ({verdict})")
         return "\n".join(lines)
 
 
