@@ -107,3 +107,19 @@ def test_train_with_sharpness_records_it_every_n_epochs_and_the_report_plots_it(
     assert "<h2>Sharpness</h2>" in (out / "report.html").read_text()
     code, _, err = run_cli("train", "--data", "iris", "--out", tmp_path / "bad", "--sharpness", "-1")
     assert code == 2 and "--sharpness must be 0 (off) or a number of epochs" in err
+
+
+def test_a_run_on_a_folder_of_npy_arrays_is_refused_in_one_line_by_landscape_and_evaluate(tmp_path):
+    import numpy as np
+
+    folder = tmp_path / "arrays"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    np.save(folder / "X.npy", rng.normal(size=(200, 3)).astype(np.float32))
+    np.save(folder / "y.npy", rng.integers(0, 2, size=200))
+    code, _, err = run_cli("train", "--data", folder, "--out", tmp_path / "run", "--epochs", "2", "--quiet")
+    assert code == 0, err
+    for args in (["landscape", tmp_path / "run"],
+                 ["evaluate", tmp_path / "run" / "model.safetensors", "--data", folder, "--split", "test"]):
+        code, _, err = run_cli(*args)
+        assert code == 2 and "read by deltaprop train only" in err and len(err.strip().splitlines()) == 1

@@ -54,8 +54,14 @@ class ArrayTable:
 
     @property
     def features(self):
-        raise DataError(f"{self.source}: a folder of .npy arrays is read by deltaprop train only; save X and y in "
-                        "an .npz file for this command")
+        raise self._train_only()
+
+    def subset(self, rows):
+        raise self._train_only()
+
+    def _train_only(self) -> DataError:
+        return DataError(f"{self.source}: a folder of .npy arrays is read by deltaprop train only; save X and y in "
+                         "an .npz file for this command")
 
     def where(self, row: int) -> str:
         return f"row {row}"
