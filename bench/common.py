@@ -72,6 +72,13 @@ def write_section(heading: str, text: str, path: Path = RESULTS) -> None:
     path.write_text(new)
 
 
+def publish(heading: str, lines: list) -> None:
+    """Print a results section (its lines) and put it in RESULTS.md under ``heading``."""
+    text = "\n".join(lines) + "\n"
+    print(text)
+    write_section(heading, text)
+
+
 def use_threads(library: str, n_threads: int | None) -> None:
     """In a worker process, before its library runs: ``n_threads`` threads for it (None: the library's default).
     The process is also bound to the first ``n_threads`` cores it may use, so that every library meets the same

@@ -21,7 +21,7 @@ import time
 
 import numpy as np
 
-from common import machine, write_section
+from common import machine, publish
 
 import deltaprop as dp
 
@@ -165,9 +165,7 @@ def main() -> None:
         for index, (peer, theirs) in enumerate(peers):
             lines.append(f"| {name if index == 0 else ''} | {ours:.2f} | {peer} | {theirs:.2f} | {ours / theirs:.2f} | "
                          f"{note if index == 0 else ''} |")
-    text = "\n".join(lines) + "\n"
-    print(text)
-    write_section("## Curvature and landscape", text)
+    publish("## Curvature and landscape", lines)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import write_section  # noqa: E402
+from common import publish  # noqa: E402
 
 
 def tables() -> dict:
@@ -107,9 +107,7 @@ def main() -> None:
     for name, solver, metric, ours, theirs, our_time, their_time in rows:
         lines.append(f"| {name} | {solver} | {metric} | {ours:.4f} | {theirs:.4f} | {ours - theirs:+.4f} | "
                      f"{our_time:.2f} | {their_time:.2f} | {our_time / their_time:.2f} |")
-    text = "\n".join(lines) + "\n"
-    print(text)
-    write_section("## deltaprop.sklearn vs scikit-learn", text)
+    publish("## deltaprop.sklearn vs scikit-learn", lines)
 
 
 if __name__ == "__main__":
