@@ -9,8 +9,8 @@ from .gradcheck import GradcheckReport, gradcheck
 from .errors import DataError, InputError, ModelFileError
 from .layers import (
     ELU, GELU, Activation, AvgPool1D, AvgPool2D, BatchNorm, Conv1D, Conv2D, Dense, Dropout, Flatten, GlobalAvgPool,
-    Identity, Layer, LayerNorm, LeakyReLU, MaxPool1D, MaxPool2D, ReLU, Residual, Sigmoid, Softmax, Softplus, Tanh,
-    register_layer,
+    GRU, LSTM, RNN, Identity, Layer, LayerNorm, LeakyReLU, MaxPool1D, MaxPool2D, ReLU, Residual, Sigmoid, Softmax,
+    Softplus, Tanh, register_layer,
 )
 from .losses import MAE, MSE, BinaryCrossEntropy, CrossEntropy, Huber, Loss
 from .model import LayerTrace, Sequential
@@ -37,7 +37,7 @@ __all__ = [
     "init", "mlp", "cnn", "gradcheck", "GradcheckReport",
     "Layer", "Activation", "register_layer", "Dense", "Identity", "ReLU", "LeakyReLU", "ELU", "GELU", "Sigmoid",
     "Tanh", "Softplus", "Softmax", "BatchNorm", "LayerNorm", "Dropout", "Conv1D", "Conv2D", "MaxPool1D", "MaxPool2D",
-    "AvgPool1D", "AvgPool2D", "GlobalAvgPool", "Flatten", "Residual",
+    "AvgPool1D", "AvgPool2D", "GlobalAvgPool", "Flatten", "Residual", "RNN", "GRU", "LSTM",
     "Loss", "MSE", "MAE", "Huber", "BinaryCrossEntropy", "CrossEntropy",
     "Sequential", "LayerTrace", "Parameter", "__version__", "InputError", "DataError",
     "Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "clip_grad_norm", "clip_grad_value",

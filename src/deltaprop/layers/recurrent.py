@@ -1,0 +1,328 @@
+"""Recurrent layers — RNN, GRU, LSTM — and backpropagation through time.
+
+The forward pass runs the cell once per time step with the same weights; the backward pass runs time in
+reverse. At step t the error term for hₜ gathers two contributions, the one from the layer's output at t and
+the one coming back from step t + 1 through W_hh::
+
+    δhₜ = ∂L/∂outputₜ + (δpreₜ₊₁ · W_hhᵀ) + (direct path, GRU: zₜ₊₁ ⊙ δhₜ₊₁; LSTM: through cₜ)
+
+and the gradients of the shared weights are sums over time: ∂L/∂W_hh = Σₜ hₜ₋₁ᵀ·δpreₜ, ∂L/∂W_ih = Σₜ xₜᵀ·δpreₜ
+(one GEMM over all N·T rows for the input side, one per step for the hidden side).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .._checks import check_allocation, check_positive_int
+from ..parameter import Parameter
+from .base import Layer, register_layer
+from .recurrent_cells import CELLS
+
+
+class _Recurrent(Layer):
+    """Shared by RNN, GRU and LSTM: ``num_layers`` stacked layers, each one or two directions.
+
+    Parameters (per layer l and direction, PyTorch's names with W transposed as in Dense, so that
+    ``W_ih_l0 = weight_ih_l0.T``): ``W_ih_l{l}`` (inputs, G·H), ``W_hh_l{l}`` (H, G·H), ``b_ih_l{l}``,
+    ``b_hh_l{l}`` (G·H); the reverse direction's end in ``_reverse``. G is 1 (RNN), 3 (GRU: r|z|n) or 4
+    (LSTM: i|f|g|o). Initialised U(−1/√H, 1/√H), as PyTorch.
+    """
+
+    kind = "recurrent"
+    cell_name = "rnn"
+
+    def __init__(self, n_in: int, hidden: int, *, num_layers: int = 1, bidirectional: bool = False,
+                 return_sequences: bool = False, mask_value: float | None = None, nonlinearity: str = "tanh"):
+        super().__init__()
+        self.n_in = check_positive_int(n_in, "n_in")
+        self.hidden = check_positive_int(hidden, "hidden")
+        self.num_layers = check_positive_int(num_layers, "num_layers")
+        self.bidirectional = bool(bidirectional)
+        self.return_sequences = bool(return_sequences)
+        if mask_value is not None and not (isinstance(mask_value, (int, float)) and math.isfinite(mask_value)):
+            raise ValueError(f"mask_value must be a finite number or None, got {mask_value!r}")
+        self.mask_value = None if mask_value is None else float(mask_value)
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+        self.nonlinearity = nonlinearity
+        self.cell = CELLS[self.cell_name](nonlinearity) if self.cell_name == "rnn" else CELLS[self.cell_name]()
+        self.directions = 2 if self.bidirectional else 1
+        width = self.cell.gates * self.hidden
+        self._params = []
+        for shape_in, name in self._parameter_layout():
+            check_allocation(shape_in, np.float32, f"{type(self).__name__}({self.n_in}, {self.hidden})")
+            self._params.append(Parameter(name, np.empty(shape_in, dtype=np.float32)))
+        assert all(p.shape[-1] == width for p in self._params)
+        #: the initial state for the next forward pass: h₀ (and c₀ for the LSTM), each of shape
+        #: (num_layers·directions, N, hidden); None for zeros. After backward, ``grad_initial_state`` holds ∂L/∂h₀ …
+        self.initial_state = None
+        self.grad_initial_state = None
+        self.final_state = None
+        self.records = None
+        self.reset_parameters(np.random.default_rng())
+
+    # --------------------------------------------------------------- structure
+    def _parameter_layout(self):
+        width = self.cell.gates * self.hidden
+        for layer in range(self.num_layers):
+            inputs = self.n_in if layer == 0 else self.hidden * self.directions
+            for suffix in ("", "_reverse")[:self.directions]:
+                yield (inputs, width), f"W_ih_l{layer}{suffix}"
+                yield (self.hidden, width), f"W_hh_l{layer}{suffix}"
+                yield (width,), f"b_ih_l{layer}{suffix}"
+                yield (width,), f"b_hh_l{layer}{suffix}"
+
+    @classmethod
+    def expected_shapes(cls, config: dict) -> dict:
+        probe = cls.__new__(cls)
+        probe.n_in = check_positive_int(config["n_in"], "n_in")
+        probe.hidden = check_positive_int(config["hidden"], "hidden")
+        probe.num_layers = check_positive_int(config.get("num_layers", 1), "num_layers")
+        probe.directions = 2 if config.get("bidirectional", False) else 1
+        probe.cell = CELLS[cls.cell_name]("tanh") if cls.cell_name == "rnn" else CELLS[cls.cell_name]()
+        return {name: shape for shape, name in probe._parameter_layout()}
+
+    def parameters(self) -> list:
+        return list(self._params)
+
+    def reset_parameters(self, rng: np.random.Generator) -> None:
+        bound = 1.0 / math.sqrt(self.hidden)
+        for param in self._params:
+            param.value[...] = rng.uniform(-bound, bound, param.shape).astype(param.value.dtype)
+
+    @property
+    def input_shape(self) -> tuple:
+        return (None, self.n_in)
+
+    def output_shape(self, input_shape: tuple) -> tuple:
+        width = self.hidden * self.directions
+        return (input_shape[0], width) if self.return_sequences else (width,)
+
+    def config(self) -> dict:
+        config = {"n_in": self.n_in, "hidden": self.hidden, "num_layers": self.num_layers,
+                  "bidirectional": self.bidirectional, "return_sequences": self.return_sequences,
+                  "mask_value": self.mask_value}
+        if self.cell_name == "rnn":
+            config["nonlinearity"] = self.nonlinearity
+        return config
+
+    def describe(self) -> str:
+        extra = "".join([f", num_layers={self.num_layers}" if self.num_layers > 1 else "",
+                         ", bidirectional" if self.bidirectional else "",
+                         ", return_sequences" if self.return_sequences else ""])
+        return f"{type(self).__name__}({self.n_in}, {self.hidden}{extra})"
+
+    def _weights(self, layer: int, direction: int):
+        start = 4 * (layer * self.directions + direction)
+        return self._params[start:start + 4]        # W_ih, W_hh, b_ih, b_hh
+
+    # ------------------------------------------------------------- forward pass
+    def _mask(self, x) -> np.ndarray | None:
+        """(N, T, 1) of 1 for real steps and 0 for padding (every feature equal to ``mask_value``), or None."""
+        if self.mask_value is None:
+            return None
+        return (~np.all(x == self.mask_value, axis=2, keepdims=True)).astype(x.dtype)
+
+    def _initial(self, N: int, dtype):
+        count = self.num_layers * self.directions
+        zeros = np.zeros((count, N, self.hidden), dtype=dtype)
+        if self.initial_state is None:
+            return zeros, (zeros.copy() if self.cell.has_cell else None)
+        state = self.initial_state if isinstance(self.initial_state, (tuple, list)) else (self.initial_state,)
+        expected = 2 if self.cell.has_cell else 1
+        if len(state) != expected:
+            raise ValueError(f"{self.label}: initial_state must be {'(h0, c0)' if expected == 2 else 'h0'}")
+        arrays = [np.asarray(s, dtype=dtype) for s in state]
+        for array in arrays:
+            if array.shape != zeros.shape:
+                raise ValueError(f"{self.label}: initial_state arrays must have shape {zeros.shape}, got {array.shape}")
+        return arrays[0], (arrays[1] if self.cell.has_cell else None)
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        if x.ndim != 3 or x.shape[2] != self.n_in:
+            raise ValueError(f"{self.label} expects input of shape (n_samples, time steps, {self.n_in}), got shape "
+                             f"{x.shape}")
+        if x.shape[1] == 0:
+            raise ValueError(f"{self.label}: sequences need at least one time step")
+        dtype = self._params[0].value.dtype
+        x = np.asarray(x, dtype=dtype)
+        mask = self._mask(x)
+        h0, c0 = self._initial(x.shape[0], dtype)
+        records, finals_h, finals_c = [], [], []
+        inputs = x
+        for layer in range(self.num_layers):
+            outputs = []
+            for direction in range(self.directions):
+                index = layer * self.directions + direction
+                record = self._run(inputs, mask, layer, direction, h0[index], None if c0 is None else c0[index])
+                records.append(record)
+                outputs.append(record["h"])
+                finals_h.append(record["h_last"])
+                finals_c.append(record.get("c_last"))
+            inputs = outputs[0] if self.directions == 1 else np.concatenate(outputs, axis=2)
+        self.records = {"x": x, "mask": mask, "runs": records, "sequence": inputs}
+        self.final_state = (np.stack(finals_h), np.stack(finals_c)) if self.cell.has_cell else np.stack(finals_h)
+        if self.return_sequences:
+            return inputs if mask is None else inputs * mask
+        top = finals_h[-self.directions:]
+        return top[0] if self.directions == 1 else np.concatenate(top, axis=1)
+
+    def _run(self, inputs, mask, layer: int, direction: int, h, c) -> dict:
+        """One direction of one layer over all steps: every hₜ, and what the backward pass needs."""
+        W_ih, W_hh, b_ih, b_hh = (p.value for p in self._weights(layer, direction))
+        N, T, _ = inputs.shape
+        xw = (inputs.reshape(N * T, -1) @ W_ih + b_ih).reshape(N, T, -1)     # all steps' input projections
+        steps = range(T - 1, -1, -1) if direction == 1 else range(T)
+        hs = np.empty((N, T, self.hidden), dtype=inputs.dtype)
+        previous_h, previous_c, saved = [None] * T, [None] * T, [None] * T
+        for t in steps:
+            previous_h[t], previous_c[t] = h, c
+            new_h, new_c, saved[t] = self.cell.forward(xw[:, t], h @ W_hh + b_hh, h, c)
+            if mask is not None:                  # a padded step keeps the state
+                m = mask[:, t]
+                new_h = m * new_h + (1 - m) * h
+                if new_c is not None:
+                    new_c = m * new_c + (1 - m) * c
+            h, c = new_h, new_c
+            hs[:, t] = h
+        record = {"inputs": inputs, "h": hs, "h_last": h, "previous_h": previous_h, "previous_c": previous_c,
+                  "saved": saved, "layer": layer, "direction": direction}
+        if c is not None:
+            record["c_last"] = c
+        return record
+
+    # ------------------------------------------------------------ backward pass
+    def backward(self, grad_y: np.ndarray) -> np.ndarray:
+        if self.records is None:
+            raise RuntimeError(f"{self.label}: backward called before forward")
+        x, mask, runs = self.records["x"], self.records["mask"], self.records["runs"]
+        N, T, _ = x.shape
+        D, H = self.directions, self.hidden
+        if self.return_sequences:
+            d_sequence = grad_y if mask is None else grad_y * mask
+            d_last = [None] * D
+        else:
+            d_sequence = np.zeros((N, T, H * D), dtype=grad_y.dtype)
+            d_last = [grad_y[:, d * H:(d + 1) * H] for d in range(D)]
+        count = self.num_layers * D
+        grad_h0 = np.zeros((count, N, H), dtype=grad_y.dtype)
+        grad_c0 = np.zeros_like(grad_h0) if self.cell.has_cell else None
+        for layer in range(self.num_layers - 1, -1, -1):
+            d_inputs = None
+            for direction in range(D):
+                index = layer * D + direction
+                d_out = d_sequence[:, :, direction * H:(direction + 1) * H]
+                d_in, dh0, dc0 = self._backward_run(runs[index], mask, d_out, d_last[direction])
+                d_inputs = d_in if d_inputs is None else d_inputs + d_in
+                grad_h0[index] = dh0
+                if dc0 is not None:
+                    grad_c0[index] = dc0
+            d_sequence, d_last = d_inputs, [None] * D
+        self.grad_initial_state = (grad_h0, grad_c0) if self.cell.has_cell else grad_h0
+        return d_sequence
+
+    def _backward_run(self, record, mask, d_out, d_last):
+        """BPTT through one direction of one layer: ∂L/∂inputs, ∂L/∂h₀ (and ∂L/∂c₀); the weights' gradients
+        written into their Parameters."""
+        W_ih, W_hh, b_ih, b_hh = self._weights(record["layer"], record["direction"])
+        inputs, saved = record["inputs"], record["saved"]
+        N, T, _ = inputs.shape
+        dh = np.zeros((N, self.hidden), dtype=d_out.dtype) if d_last is None else np.array(d_last)
+        dc = np.zeros_like(dh) if self.cell.has_cell else None
+        d_xw = np.zeros((N, T, W_ih.shape[1]), dtype=d_out.dtype)
+        W_hh.grad[...] = 0.0
+        b_hh.grad[...] = 0.0
+        steps = range(T) if record["direction"] == 1 else range(T - 1, -1, -1)
+        W_hh_T = W_hh.value.T
+        for t in steps:
+            dh = dh + d_out[:, t]
+            h_prev, c_prev = record["previous_h"][t], record["previous_c"][t]
+            if mask is not None:
+                m = mask[:, t]
+                carry_h, dh = (1 - m) * dh, m * dh
+                if dc is not None:
+                    carry_c, dc = (1 - m) * dc, m * dc
+            d_x, d_h, direct_h, dc_prev = self.cell.backward(dh, dc, saved[t], h_prev, c_prev)
+            d_xw[:, t] = d_x
+            W_hh.grad += h_prev.T @ d_h
+            b_hh.grad += d_h.sum(axis=0)
+            dh = d_h @ W_hh_T + direct_h
+            dc = dc_prev
+            if mask is not None:
+                dh = dh + carry_h
+                if dc is not None:
+                    dc = dc + carry_c
+        flat = d_xw.reshape(N * T, -1)
+        np.matmul(inputs.reshape(N * T, -1).T, flat, out=W_ih.grad)
+        np.sum(flat, axis=0, out=b_ih.grad)
+        return (flat @ W_ih.value.T).reshape(N, T, -1), dh, dc
+
+
+@register_layer(name="rnn")
+class RNN(_Recurrent):
+    """Elman RNN, as ``torch.nn.RNN(batch_first=True)``: hₜ = f(xₜ·W_ih + b_ih + hₜ₋₁·W_hh + b_hh), f = tanh
+    (default) or ReLU.
+
+    Parameters
+    ----------
+    n_in, hidden : int
+        Features per time step, and units of the state h.
+    num_layers : int, default 1
+        Stacked layers, each reading the sequence of the one below.
+    bidirectional : bool, default False
+        A second run from the last step to the first; outputs concatenated (2·hidden).
+    return_sequences : bool, default False
+        True: every hₜ, shape (N, T, hidden·directions); False: the final states of the top layer, (N,
+        hidden·directions) — the last step's forward state and the reverse direction's state after step 0,
+        PyTorch's ``h_n``.
+    mask_value : float, optional
+        Steps whose every feature equals it are padding: the state passes them unchanged, their outputs are 0
+        and no gradient flows through them — sequences of different lengths in one batch.
+    nonlinearity : "tanh" or "relu"
+
+    Shape
+    -----
+    input (N, T, n_in) → (N, hidden·directions), or (N, T, hidden·directions) with ``return_sequences``.
+    """
+
+    cell_name = "rnn"
+
+
+@register_layer(name="gru")
+class GRU(_Recurrent):
+    """Gated recurrent unit, as ``torch.nn.GRU(batch_first=True)``::
+
+        r = σ(xₜW_ir + b_ir + hₜ₋₁W_hr + b_hr)       z = σ(xₜW_iz + b_iz + hₜ₋₁W_hz + b_hz)
+        n = tanh(xₜW_in + b_in + r ⊙ (hₜ₋₁W_hn + b_hn))      hₜ = (1 − z) ⊙ n + z ⊙ hₜ₋₁
+
+    Gate blocks r|z|n along the weights' last axis. Parameters and shapes as [`RNN`][deltaprop.RNN] (no
+    ``nonlinearity``).
+    """
+
+    cell_name = "gru"
+
+    def __init__(self, n_in: int, hidden: int, *, num_layers: int = 1, bidirectional: bool = False,
+                 return_sequences: bool = False, mask_value: float | None = None):
+        super().__init__(n_in, hidden, num_layers=num_layers, bidirectional=bidirectional,
+                         return_sequences=return_sequences, mask_value=mask_value)
+
+
+@register_layer(name="lstm")
+class LSTM(_Recurrent):
+    """Long short-term memory, as ``torch.nn.LSTM(batch_first=True)``::
+
+        i, f, o = σ(xₜW_i* + b_i* + hₜ₋₁W_h* + b_h*),   g = tanh(…)
+        cₜ = f ⊙ cₜ₋₁ + i ⊙ g                             hₜ = o ⊙ tanh(cₜ)
+
+    Gate blocks i|f|g|o along the weights' last axis. ``initial_state`` is (h₀, c₀); ``final_state`` (h_n, c_n).
+    Parameters and shapes as [`RNN`][deltaprop.RNN] (no ``nonlinearity``).
+    """
+
+    cell_name = "lstm"
+
+    def __init__(self, n_in: int, hidden: int, *, num_layers: int = 1, bidirectional: bool = False,
+                 return_sequences: bool = False, mask_value: float | None = None):
+        super().__init__(n_in, hidden, num_layers=num_layers, bidirectional=bidirectional,
+                         return_sequences=return_sequences, mask_value=mask_value)

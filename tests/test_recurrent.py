@@ -1,0 +1,146 @@
+"""RNN, GRU and LSTM against PyTorch's nn.RNN / nn.GRU / nn.LSTM in float64: outputs, final states, ∂L/∂x,
+every parameter gradient and ∂L/∂(initial state); and the float64 gradient check."""
+import numpy as np
+import pytest
+
+import deltaprop as dp
+
+torch = pytest.importorskip("torch")
+
+KINDS = {
+    "rnn-tanh": (dp.RNN, torch.nn.RNN, {"nonlinearity": "tanh"}),
+    "rnn-relu": (dp.RNN, torch.nn.RNN, {"nonlinearity": "relu"}),
+    "gru": (dp.GRU, torch.nn.GRU, {}),
+    "lstm": (dp.LSTM, torch.nn.LSTM, {}),
+}
+
+
+def torch_twin(layer, torch_class, options):
+    """The PyTorch layer with deltaprop's weights (W transposed: PyTorch keeps weight_ih as (G·H, inputs))."""
+    twin = torch_class(layer.n_in, layer.hidden, num_layers=layer.num_layers, bidirectional=layer.bidirectional,
+                       batch_first=True, **options).double()
+    with torch.no_grad():
+        for param in layer.parameters():
+            name = param.name.split(".")[-1]
+            kind, rest = name.split("_", 1)                 # "W", "ih_l0_reverse"
+            torch_name = ("weight_" if kind == "W" else "bias_") + rest
+            value = param.value.T if kind == "W" else param.value
+            getattr(twin, torch_name).copy_(torch.tensor(np.ascontiguousarray(value)))
+    return twin
+
+
+def torch_grads(layer, twin):
+    grads = {}
+    for param in layer.parameters():
+        name = param.name.split(".")[-1]
+        kind, rest = name.split("_", 1)
+        grad = getattr(twin, ("weight_" if kind == "W" else "bias_") + rest).grad.numpy()
+        grads[param.name] = grad.T if kind == "W" else grad
+    return grads
+
+
+def compare(kind, rng, *, num_layers=1, bidirectional=False, return_sequences=True, initial=False, lengths=None,
+            N=3, T=5, F=4, H=6):
+    dp_class, torch_class, options = KINDS[kind]
+    layer = dp_class(F, H, num_layers=num_layers, bidirectional=bidirectional, return_sequences=return_sequences,
+                     mask_value=None if lengths is None else 0.0, **options)
+    model = dp.Sequential([layer], seed=1, dtype="float64")
+    twin = torch_twin(layer, torch_class, options)
+    x = rng.normal(size=(N, T, F))
+    if lengths is not None:
+        for row, length in enumerate(lengths):
+            x[row, length:] = 0.0
+    D = 2 if bidirectional else 1
+    state = None
+    if initial:
+        h0 = rng.normal(size=(num_layers * D, N, H))
+        state = (h0, rng.normal(size=h0.shape)) if kind == "lstm" else h0
+        layer.initial_state = state
+    out = model.forward(x, training=True)
+    grad_out = rng.normal(size=out.shape)
+    dx = model.backward(grad_out)
+
+    x_t = torch.tensor(x, requires_grad=True)
+    state_t = None
+    if initial:
+        state_t = tuple(torch.tensor(s, requires_grad=True) for s in state) if kind == "lstm" else \
+            torch.tensor(state, requires_grad=True)
+    source = x_t
+    if lengths is not None:
+        source = torch.nn.utils.rnn.pack_padded_sequence(x_t, torch.tensor(lengths), batch_first=True,
+                                                         enforce_sorted=False)
+    seq_t, final_t = twin(source, state_t)
+    if lengths is not None:
+        seq_t, _ = torch.nn.utils.rnn.pad_packed_sequence(seq_t, batch_first=True, total_length=T)
+    h_n = final_t[0] if kind == "lstm" else final_t
+    if return_sequences:
+        out_t = seq_t
+    else:
+        top = h_n[-D:]                                  # the top layer's final states, directions side by side
+        out_t = torch.cat(list(top), dim=1)
+    (out_t * torch.tensor(grad_out)).sum().backward()
+
+    np.testing.assert_allclose(out, out_t.detach().numpy(), rtol=1e-9, atol=1e-12)
+    final = layer.final_state[0] if kind == "lstm" else layer.final_state
+    np.testing.assert_allclose(final, h_n.detach().numpy(), rtol=1e-9, atol=1e-12)
+    if kind == "lstm":
+        np.testing.assert_allclose(layer.final_state[1], final_t[1].detach().numpy(), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(dx, x_t.grad.numpy(), rtol=1e-9, atol=1e-12)
+    expected = torch_grads(layer, twin)
+    for param in layer.parameters():
+        np.testing.assert_allclose(param.grad, expected[param.name], rtol=1e-9, atol=1e-12, err_msg=param.name)
+    if initial:
+        if kind == "lstm":
+            for mine, theirs in zip(layer.grad_initial_state, state_t):
+                np.testing.assert_allclose(mine, theirs.grad.numpy(), rtol=1e-9, atol=1e-12)
+        else:
+            np.testing.assert_allclose(layer.grad_initial_state, state_t.grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+@pytest.mark.parametrize("num_layers, bidirectional", [(1, False), (2, False), (1, True), (2, True)],
+                         ids=["1-layer", "2-layers", "bidirectional", "2-layers-bidirectional"])
+@pytest.mark.parametrize("return_sequences", [True, False], ids=["sequences", "last"])
+def test_equals_pytorch(kind, num_layers, bidirectional, return_sequences, rng):
+    compare(kind, rng, num_layers=num_layers, bidirectional=bidirectional, return_sequences=return_sequences)
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+@pytest.mark.parametrize("bidirectional", [False, True], ids=["one-way", "bidirectional"])
+def test_equals_pytorch_from_an_initial_state(kind, bidirectional, rng):
+    compare(kind, rng, num_layers=2, bidirectional=bidirectional, initial=True)
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+@pytest.mark.parametrize("bidirectional", [False, True], ids=["one-way", "bidirectional"])
+@pytest.mark.parametrize("return_sequences", [True, False], ids=["sequences", "last"])
+def test_padded_sequences_equal_pytorchs_packed_sequences(kind, bidirectional, return_sequences, rng):
+    """Rows of lengths 5, 2 and 3, padded with zeros: padding changes neither the state nor any gradient."""
+    compare(kind, rng, num_layers=2, bidirectional=bidirectional, return_sequences=return_sequences,
+            lengths=[5, 2, 3], initial=True)
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+@pytest.mark.parametrize("N", [1, 3])
+def test_gradient_check_in_float64(kind, N, rng):
+    dp_class, _, options = KINDS[kind]
+    model = dp.Sequential([dp_class(3, 4, bidirectional=True, num_layers=2, **options), dp.Dense(8, 2)], seed=2,
+                          dtype="float64")
+    X = rng.normal(size=(N, 5, 3))
+    report = dp.gradcheck(model, X, rng.integers(0, 2, size=N), loss=dp.CrossEntropy())
+    assert report.worst < 1e-6, report.table()
+
+
+def test_initialisation_is_pytorchs_uniform_bound_and_bad_input_is_refused():
+    layer = dp.LSTM(3, 16)
+    dp.Sequential([layer], seed=0)
+    values = np.concatenate([p.value.ravel() for p in layer.parameters()])
+    assert np.abs(values).max() <= 1 / 4 and np.abs(values).max() > 0.24
+    assert [p.name for p in layer.parameters()][:4] == ["0.W_ih_l0", "0.W_hh_l0", "0.b_ih_l0", "0.b_hh_l0"]
+    with pytest.raises(ValueError, match=r"expects input of shape \(n_samples, time steps, 3\)"):
+        layer.forward(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="nonlinearity"):
+        dp.RNN(3, 4, nonlinearity="sigmoid")
+    layer.initial_state = np.zeros((1, 2, 16))
+    with pytest.raises(ValueError, match=r"initial_state must be \(h0, c0\)"):
+        layer.forward(np.zeros((2, 4, 3)))
