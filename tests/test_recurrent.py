@@ -144,3 +144,54 @@ def test_initialisation_is_pytorchs_uniform_bound_and_bad_input_is_refused():
     layer.initial_state = np.zeros((1, 2, 16))
     with pytest.raises(ValueError, match=r"initial_state must be \(h0, c0\)"):
         layer.forward(np.zeros((2, 4, 3)))
+
+
+def truncated_reference(kind, layer, x, k, grad_out):
+    """PyTorch with the state detached every k steps: chunk by chunk, h = h.detach() between chunks."""
+    _, torch_class, options = KINDS[kind]
+    twin = torch_twin(layer, torch_class, options)
+    x_t = torch.tensor(x, requires_grad=True)
+    state, outputs = None, []
+    for start in range(0, x.shape[1], k):
+        out, state = twin(x_t[:, start:start + k], state)
+        outputs.append(out)
+        state = tuple(s.detach() for s in state) if kind == "lstm" else state.detach()
+    (torch.cat(outputs, dim=1) * torch.tensor(grad_out)).sum().backward()
+    return x_t.grad.numpy(), torch_grads(layer, twin)
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+@pytest.mark.parametrize("num_layers", [1, 2])
+def test_truncated_bptt_equals_pytorch_with_the_state_detached_every_k_steps(kind, num_layers, rng):
+    dp_class, _, options = KINDS[kind]
+    layer = dp_class(3, 4, num_layers=num_layers, return_sequences=True, bptt_steps=3, **options)
+    model = dp.Sequential([layer], seed=3, dtype="float64")
+    x = rng.normal(size=(2, 8, 3))
+    grad_out = rng.normal(size=(2, 8, 4))
+    model.forward(x, training=True)
+    dx = model.backward(grad_out)
+    expected_dx, expected = truncated_reference(kind, layer, x, 3, grad_out)
+    np.testing.assert_allclose(dx, expected_dx, rtol=1e-9, atol=1e-12)
+    for param in layer.parameters():
+        np.testing.assert_allclose(param.grad, expected[param.name], rtol=1e-9, atol=1e-12, err_msg=param.name)
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_truncation_at_k_steps_or_more_is_full_bptt_bit_for_bit(kind, rng):
+    dp_class, _, options = KINDS[kind]
+    x = rng.normal(size=(3, 6, 2))
+    y = rng.integers(0, 2, size=3)
+    results = []
+    for tbptt in (None, 6, 50):
+        model = dp.Sequential([dp_class(2, 4, bidirectional=True, num_layers=2, **options), dp.Dense(8, 2)], seed=4,
+                              dtype="float64")
+        model.fit(x, y, loss="cross_entropy", optimizer=dp.SGD(0.1), epochs=2, batch_size=3, verbose=0, tbptt=tbptt)
+        results.append(model.parameters().values.copy())
+        assert model.layers[0].bptt_steps is None           # fit puts the layer's own setting back
+    np.testing.assert_array_equal(results[0], results[1])
+    np.testing.assert_array_equal(results[0], results[2])
+    truncated = dp.Sequential([dp_class(2, 4, **options), dp.Dense(4, 2)], seed=4, dtype="float64")
+    truncated.fit(x, y, loss="cross_entropy", optimizer=dp.SGD(0.1), epochs=1, batch_size=3, verbose=0, tbptt=2)
+    with pytest.raises(ValueError, match="recurrent layers"):
+        dp.mlp([2, 2], seed=0).fit(np.ones((2, 2)), [0, 1], loss="cross_entropy", optimizer="sgd", epochs=1,
+                                   verbose=0, tbptt=3)

@@ -11,6 +11,7 @@ and the gradients of the shared weights are sums over time: ∂L/∂W_hh = Σₜ
 """
 from __future__ import annotations
 
+import contextlib
 import math
 
 import numpy as np
@@ -34,8 +35,12 @@ class _Recurrent(Layer):
     cell_name = "rnn"
 
     def __init__(self, n_in: int, hidden: int, *, num_layers: int = 1, bidirectional: bool = False,
-                 return_sequences: bool = False, mask_value: float | None = None, nonlinearity: str = "tanh"):
+                 return_sequences: bool = False, mask_value: float | None = None, nonlinearity: str = "tanh",
+                 bptt_steps: int | None = None):
         super().__init__()
+        #: truncated backpropagation through time: δ crosses no boundary between chunks of this many steps
+        #: (None: the whole sequence); see `backward`. ``fit(..., tbptt=k)`` sets it while it trains.
+        self.bptt_steps = None if bptt_steps is None else check_positive_int(bptt_steps, "bptt_steps")
         self.n_in = check_positive_int(n_in, "n_in")
         self.hidden = check_positive_int(hidden, "hidden")
         self.num_layers = check_positive_int(num_layers, "num_layers")
@@ -106,6 +111,8 @@ class _Recurrent(Layer):
                   "mask_value": self.mask_value}
         if self.cell_name == "rnn":
             config["nonlinearity"] = self.nonlinearity
+        if self.bptt_steps is not None:
+            config["bptt_steps"] = self.bptt_steps
         return config
 
     def describe(self) -> str:
@@ -195,6 +202,10 @@ class _Recurrent(Layer):
 
     # ------------------------------------------------------------ backward pass
     def backward(self, grad_y: np.ndarray) -> np.ndarray:
+        """BPTT, every layer and direction, top layer first. With ``bptt_steps = k`` the sequence is cut into
+        chunks of k steps (counted from each direction's first step) and δ stops at each chunk's first step,
+        as if the state entering a chunk were a constant — PyTorch's ``h = h.detach()`` every k steps. Records
+        ∂L/∂hₜ of every step in ``records["runs"][i]["delta"]``."""
         if self.records is None:
             raise RuntimeError(f"{self.label}: backward called before forward")
         x, mask, runs = self.records["x"], self.records["mask"], self.records["runs"]
@@ -234,10 +245,14 @@ class _Recurrent(Layer):
         d_xw = np.zeros((N, T, W_ih.shape[1]), dtype=d_out.dtype)
         W_hh.grad[...] = 0.0
         b_hh.grad[...] = 0.0
-        steps = range(T) if record["direction"] == 1 else range(T - 1, -1, -1)
+        reverse = record["direction"] == 1
+        steps = range(T) if reverse else range(T - 1, -1, -1)
         W_hh_T = W_hh.value.T
+        k = self.bptt_steps
+        deltas = np.empty((N, T, self.hidden), dtype=d_out.dtype)
         for t in steps:
             dh = dh + d_out[:, t]
+            deltas[:, t] = dh
             h_prev, c_prev = record["previous_h"][t], record["previous_c"][t]
             if mask is not None:
                 m = mask[:, t]
@@ -254,6 +269,11 @@ class _Recurrent(Layer):
                 dh = dh + carry_h
                 if dc is not None:
                     dc = dc + carry_c
+            position = T - 1 - t if reverse else t           # the step's place in its direction's order
+            if k is not None and position > 0 and position % k == 0:
+                dh = np.zeros_like(dh)                       # a chunk boundary: δ goes no further back
+                dc = None if dc is None else np.zeros_like(dc)
+        record["delta"] = deltas
         flat = d_xw.reshape(N * T, -1)
         np.matmul(inputs.reshape(N * T, -1).T, flat, out=W_ih.grad)
         np.sum(flat, axis=0, out=b_ih.grad)
@@ -281,6 +301,9 @@ class RNN(_Recurrent):
         Steps whose every feature equals it are padding: the state passes them unchanged, their outputs are 0
         and no gradient flows through them — sequences of different lengths in one batch.
     nonlinearity : "tanh" or "relu"
+    bptt_steps : int, optional
+        Truncated backpropagation through time: δ is sent back at most to the start of its chunk of this many
+        steps. ``fit(..., tbptt=k)`` sets it for the run.
 
     Shape
     -----
@@ -304,9 +327,9 @@ class GRU(_Recurrent):
     cell_name = "gru"
 
     def __init__(self, n_in: int, hidden: int, *, num_layers: int = 1, bidirectional: bool = False,
-                 return_sequences: bool = False, mask_value: float | None = None):
+                 return_sequences: bool = False, mask_value: float | None = None, bptt_steps: int | None = None):
         super().__init__(n_in, hidden, num_layers=num_layers, bidirectional=bidirectional,
-                         return_sequences=return_sequences, mask_value=mask_value)
+                         return_sequences=return_sequences, mask_value=mask_value, bptt_steps=bptt_steps)
 
 
 @register_layer(name="lstm")
@@ -323,6 +346,31 @@ class LSTM(_Recurrent):
     cell_name = "lstm"
 
     def __init__(self, n_in: int, hidden: int, *, num_layers: int = 1, bidirectional: bool = False,
-                 return_sequences: bool = False, mask_value: float | None = None):
+                 return_sequences: bool = False, mask_value: float | None = None, bptt_steps: int | None = None):
         super().__init__(n_in, hidden, num_layers=num_layers, bidirectional=bidirectional,
-                         return_sequences=return_sequences, mask_value=mask_value)
+                         return_sequences=return_sequences, mask_value=mask_value, bptt_steps=bptt_steps)
+
+
+@contextlib.contextmanager
+def truncated_bptt(model, steps: int | None):
+    """Within the block, every recurrent layer of ``model`` (in a Residual block too) sends δ back at most
+    ``steps`` steps (its ``bptt_steps``); None changes nothing. Each layer's own setting is put back after."""
+    if steps is None:
+        yield
+        return
+    steps = check_positive_int(steps, "tbptt")
+    found, stack = [], list(model.layers)
+    while stack:
+        layer = stack.pop()
+        stack.extend(getattr(layer, "layers", []))
+        if isinstance(layer, _Recurrent):
+            found.append((layer, layer.bptt_steps))
+    if not found:
+        raise ValueError("tbptt applies to recurrent layers (RNN, GRU, LSTM), and the model has none")
+    for layer, _ in found:
+        layer.bptt_steps = steps
+    try:
+        yield
+    finally:
+        for layer, previous in found:
+            layer.bptt_steps = previous

@@ -11,6 +11,7 @@ from .. import optim, threads
 from ..digest import data_digest
 from .._checks import check_positive_int, check_targets
 from ..layers.activations import Sigmoid
+from ..layers.recurrent import truncated_bptt
 from . import metrics as metric_registry
 from .callbacks import Callback
 from .data import split_validation, training_rng
@@ -202,7 +203,7 @@ def epoch_logs(epoch, loss_sum, seen, predictions, y, order, metric_list, model,
 def fit(model, X, y, *, loss, optimizer, epochs: int, batch_size: int = 32, shuffle: bool = True,
         validation_split: float = 0.0, validation_data=None, metrics=None, callbacks=(), schedule=None,
         clip_norm: float | None = None, clip_value: float | None = None, seed: int | None = None,
-        verbose: int = 1, monitor=None, distributed=False) -> History:
+        verbose: int = 1, monitor=None, distributed=False, tbptt: int | None = None) -> History:
     """Train by mini-batch backpropagation: forward pass, loss, backward pass, update.
 
     Parameters
@@ -239,6 +240,9 @@ def fit(model, X, y, *, loss, optimizer, epochs: int, batch_size: int = 32, shuf
         rows is split among the processes and their gradients summed by one MPI Allreduce per
         step, so the result is the one-process result. Only rank 0 prints. Outside mpiexec, one
         process trains as usual.
+    tbptt : int, optional
+        Truncated backpropagation through time for the recurrent layers: δ is sent back at most to the start of
+        its chunk of ``tbptt`` steps (see [`deltaprop.RNN`][deltaprop.RNN]'s ``bptt_steps``). None: full BPTT.
 
     Returns
     -------
@@ -277,7 +281,8 @@ def fit(model, X, y, *, loss, optimizer, epochs: int, batch_size: int = 32, shuf
     settings = {"loss": repr(loss), "optimizer": repr(optimizer), "epochs": epochs, "batch_size": batch_size,
                 "shuffle": bool(shuffle), "validation_split": validation_split,
                 "metrics": [metric.name for metric in metric_list], "schedule": repr(schedule),
-                "clip_norm": clip_norm, "clip_value": clip_value, "seed": seed, "model_seed": model.seed}
+                "clip_norm": clip_norm, "clip_value": clip_value, "seed": seed, "model_seed": model.seed,
+                "tbptt": tbptt}
     run = TrainingRun(model, loss, optimizer, history, rng=rng, schedule=schedule, callbacks=callbacks,
                       settings=settings, data=(X, y, X_val, y_val))
     run.bounds = bounds
@@ -293,7 +298,8 @@ def fit(model, X, y, *, loss, optimizer, epochs: int, batch_size: int = 32, shuf
                                "data": data_identity if validation_data is None else
                                data_identity + data_digest(X_val, y_val)})
 
-    with replicas.guard(), threads.session():   # one rank's failure ends them all; BLAS on the thread budget
+    # one rank's failure ends them all; BLAS on the thread budget; recurrent layers truncated to tbptt steps
+    with replicas.guard(), threads.session(), truncated_bptt(model, tbptt):
         for callback in callbacks:
             callback.on_train_begin({})
         try:
