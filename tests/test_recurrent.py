@@ -195,3 +195,88 @@ def test_truncation_at_k_steps_or_more_is_full_bptt_bit_for_bit(kind, rng):
     with pytest.raises(ValueError, match="recurrent layers"):
         dp.mlp([2, 2], seed=0).fit(np.ones((2, 2)), [0, 1], loss="cross_entropy", optimizer="sgd", epochs=1,
                                    verbose=0, tbptt=3)
+
+
+def test_steps_show_every_state_gate_and_delta_through_time(rng):
+    """δ of an RNN follows BPTT's formula: δₜ₋₁ = (δₜ ⊙ (1 − hₜ²))·W_hhᵀ, starting from ∂L/∂h_T at the last step."""
+    layer = dp.RNN(3, 4)
+    model = dp.Sequential([layer], seed=0, dtype="float64")
+    x = rng.normal(size=(2, 6, 3))
+    model.forward(x, training=True)
+    grad = rng.normal(size=(2, 4))
+    model.backward(grad)
+    (trace,) = layer.steps()
+    assert trace.h.shape == trace.delta.shape == (2, 6, 4) and trace.gates == {}
+    W_hh = layer.parameters()[1].value
+    np.testing.assert_allclose(trace.delta[:, -1], grad)
+    for t in range(5, 0, -1):
+        expected = (trace.delta[:, t] * (1 - trace.h[:, t] ** 2)) @ W_hh.T
+        np.testing.assert_allclose(trace.delta[:, t - 1], expected, rtol=1e-12)
+    np.testing.assert_allclose(layer.delta_norms_through_time(), np.linalg.norm(trace.delta, axis=(0, 2)))
+    lstm = dp.LSTM(3, 4, bidirectional=True)
+    dp.Sequential([lstm], seed=0, dtype="float64").forward(x)
+    traces = lstm.steps()
+    assert [(t.layer, t.direction) for t in traces] == [(0, 0), (0, 1)]
+    assert sorted(traces[0].gates) == ["f", "g", "i", "o"] and traces[0].gates["f"].shape == (2, 6, 4)
+    assert traces[0].delta is None
+
+
+def test_the_monitor_records_delta_per_time_step_and_diagnose_judges_it(rng):
+    X = rng.normal(size=(64, 12, 2))
+    y = rng.integers(0, 2, size=64)
+    model = dp.Sequential([dp.RNN(2, 8), dp.Dense(8, 2)], seed=0)
+    history = model.fit(X, y, loss="cross_entropy", optimizer="adam", epochs=1, batch_size=32, verbose=0, monitor=1)
+    steps = [key for key in history.diagnostics if key.startswith("0.delta_step")]
+    assert len(steps) == 12 and len(history.diagnostics["0.delta_step0"]) == 2
+    exploding = dp.Sequential([dp.RNN(2, 8, nonlinearity="relu"), dp.Dense(8, 2)], seed=0, dtype="float64")
+    exploding.layers[0].parameters()[1].value = 2.0 * np.eye(8)        # δ doubles at every step back
+    exploding.layers[0].parameters()[0].value = np.abs(exploding.layers[0].parameters()[0].value)
+    findings = dp.diagnose(exploding, np.abs(X), y, "cross_entropy")
+    found = [f for f in findings if f.layer == 0]
+    assert [f.kind for f in found] == ["exploding_through_time"] and "clip" in found[0].advice
+
+
+def test_orthogonal_recurrent_weights(rng):
+    layer = dp.GRU(3, 5, recurrent_init="orthogonal")
+    dp.Sequential([layer], seed=0)
+    W_hh = layer.parameters()[1].value.astype(np.float64)
+    for gate in range(3):
+        block = W_hh[:, gate * 5:(gate + 1) * 5]
+        np.testing.assert_allclose(block.T @ block, np.eye(5), atol=1e-6)
+    assert layer.config()["recurrent_init"] == "orthogonal"
+    with pytest.raises(ValueError, match="recurrent_init"):
+        dp.LSTM(3, 4, recurrent_init="identity")
+
+
+def test_model_files_pickle_and_backups_keep_recurrent_layers(rng, tmp_path):
+    import pickle
+
+    model = dp.Sequential([dp.LSTM(2, 5, bidirectional=True, mask_value=0.0, bptt_steps=4), dp.Dense(10, 3)],
+                          seed=0)
+    X = rng.normal(size=(40, 7, 2)).astype(np.float32)
+    X[:5, 4:] = 0.0
+    y = rng.integers(0, 3, size=40)
+    model.fit(X, y, loss="cross_entropy", optimizer="adam", epochs=2, verbose=0)
+    expected = model.predict(X)
+    dp.save(model, tmp_path / "m.safetensors")
+    for copy in (dp.load(tmp_path / "m.safetensors"), pickle.loads(pickle.dumps(model))):
+        np.testing.assert_array_equal(copy.predict(X), expected)
+        assert copy.layers[0].config() == model.layers[0].config()
+
+    class FailAt(dp.Callback):
+        def __init__(self, epoch):
+            self.epoch = epoch
+
+        def on_epoch_end(self, epoch, logs):
+            if epoch == self.epoch:
+                raise RuntimeError("stop")
+
+    def run(folder, fail):
+        fresh = dp.Sequential([dp.GRU(2, 4), dp.Dense(4, 3)], seed=1)
+        fresh.fit(X, y, loss="cross_entropy", optimizer="adam", epochs=3, verbose=0, seed=0,
+                  callbacks=[FailAt(fail), dp.BackupAndRestore(folder)])
+        return fresh.parameters().values.copy()
+
+    with pytest.raises(RuntimeError):
+        run(tmp_path / "b", 1)
+    np.testing.assert_array_equal(run(tmp_path / "b", -1), run(tmp_path / "c", -1))

@@ -17,6 +17,9 @@ Thresholds (module constants, documented in the README):
 Every layer says what it is (``kind``, ``family``) and keeps the record of its last pass; nothing here
 knows a layer type by name, so a user's own layers are judged like the built-in ones.
 * ``nonfinite`` — NaN or infinity in a layer's output, the loss, or a gradient.
+* ``vanishing_through_time`` / ``exploding_through_time`` — a recurrent layer whose ‖δ‖ at the first time step
+  is below VANISHING_RATIO (above EXPLODING_RATIO) times its ‖δ‖ at the last step (geometric mean over the
+  batches): the error fades (grows) as it is sent back through W_hh once per step.
 """
 from __future__ import annotations
 
@@ -34,7 +37,8 @@ EXPLODING_RATIO = 1e2
 EXPLODING_GRADIENT = 1e4
 DEAD_FRACTION = 0.5
 SATURATED_FRACTION = 0.5
-KINDS = ("vanishing", "exploding", "dead_units", "saturation", "nonfinite")
+KINDS = ("vanishing", "exploding", "dead_units", "saturation", "nonfinite", "vanishing_through_time",
+         "exploding_through_time")
 
 
 @dataclass
@@ -135,6 +139,17 @@ def _saturation_advice(model, index: int) -> str:
     return "; ".join(tips)
 
 
+def _through_time_advice(layer, exploding: bool) -> str:
+    if exploding:
+        return ("δ grows on its way back through time, step after step through W_hh: clip the gradient's global "
+                "norm (fit(clip_norm=1.0), deltaprop train --clip-norm 1.0), lower the learning rate, or train on "
+                "shorter chunks (fit(tbptt=k))")
+    gated = type(layer).__name__ in ("GRU", "LSTM")
+    return ("δ fades on its way back through time, so the first steps barely learn: "
+            + ("use an LSTM or GRU, whose gates carry δ across many steps; " if not gated else "")
+            + "initialise W_hh orthogonally (recurrent_init='orthogonal'), or shorten the sequences")
+
+
 def _snapshot(model) -> list:
     """Layer state (running statistics) and the states of the layers' Generators, to put back after the passes."""
     return [({key: value.copy() for key, value in layer.state().items()},
@@ -172,6 +187,7 @@ def diagnose(model, X, y, loss, *, n_batches: int = 4, batch_size: int = 256, se
     delta = {i: [] for i in weighted}
     grad = {i: [] for i in weighted}
     units = {i: {} for i in range(len(model.layers))}
+    through_time = {}                   # a recurrent layer's ‖δ‖ at its first step relative to its last
     saved = _snapshot(model)
     # non-finite values are findings here, not warnings
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -194,6 +210,9 @@ def diagnose(model, X, y, loss, *, n_batches: int = 4, batch_size: int = 256, se
                 for i, layer in enumerate(model.layers):
                     for name, value in measures.unit_measures(layer).items():
                         units[i].setdefault(name, []).append(value)
+                    norms = layer.delta_norms_through_time()
+                    if norms is not None and len(norms) > 1 and norms[-1] > 0:
+                        through_time.setdefault(i, []).append(float(norms[0] / norms[-1]))
         finally:
             _restore(model, saved)
 
@@ -207,6 +226,12 @@ def diagnose(model, X, y, loss, *, n_batches: int = 4, batch_size: int = 256, se
                 findings.append(Finding("vanishing", i, name, ratio, _vanishing_advice(model, i)))
             elif ratio > EXPLODING_RATIO or float(np.mean(grad[i])) > EXPLODING_GRADIENT:
                 findings.append(Finding("exploding", i, name, ratio, _exploding_advice(model, i)))
+    for i, ratios in through_time.items():
+        ratio, layer = float(np.exp(np.mean(np.log(np.maximum(ratios, 1e-300))))), model.layers[i]
+        if ratio < VANISHING_RATIO:
+            findings.append(Finding("vanishing_through_time", i, layer.label, ratio, _through_time_advice(layer, False)))
+        elif ratio > EXPLODING_RATIO:
+            findings.append(Finding("exploding_through_time", i, layer.label, ratio, _through_time_advice(layer, True)))
     for i, measured in units.items():
         name = model.layers[i].label
         if measured.get("dead") and np.mean(measured["dead"]) > DEAD_FRACTION:

@@ -160,7 +160,8 @@ th, td { border: 1px solid #ddd; padding: 0.35em 0.6em; text-align: left; vertic
 th { background: #f4f4f4; } .ok { color: #1a7f37; }
 .kind { font-weight: 600; } .vanishing, .dead_units, .saturation { color: #9a6700; }
 .exploding, .nonfinite, .beyond_stability { color: #cf222e; }
-.edge_of_stability, .small_batch, .large_batch, .sharp_minimum { color: #9a6700; }
+.edge_of_stability, .small_batch, .large_batch, .sharp_minimum, .vanishing_through_time { color: #9a6700; }
+.exploding_through_time { color: #cf222e; }
 .note { color: #666; font-size: 0.9em; }
 """
 

@@ -95,6 +95,11 @@ class Layer:
             return np.zeros(len(self.input)) if self.input is not None else None
         return None
 
+    def delta_norms_through_time(self) -> np.ndarray | None:
+        """For a layer that runs through time (RNN, GRU, LSTM): ‖δₜ‖ at each time step of the last backward
+        pass, which the monitor records and ``diagnose`` judges; None for others."""
+        return None
+
     def derivative(self) -> np.ndarray | None:
         """f'(z) for each element of the last forward pass, for an elementwise activation (None otherwise)."""
         return None

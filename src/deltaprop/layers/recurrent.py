@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -20,6 +21,19 @@ from .._checks import check_allocation, check_positive_int
 from ..parameter import Parameter
 from .base import Layer, register_layer
 from .recurrent_cells import CELLS
+
+
+@dataclass
+class StepTrace:
+    """One direction of one layer of a recurrent layer, through time: ``h`` (N, T, hidden) every state,
+    ``gates`` each gate's activation by name (GRU r, z, n; LSTM i, f, g, o), ``delta`` every δₜ = ∂L/∂hₜ
+    (None before a backward pass)."""
+
+    layer: int
+    direction: int
+    h: np.ndarray
+    gates: dict
+    delta: np.ndarray | None
 
 
 class _Recurrent(Layer):
@@ -36,8 +50,11 @@ class _Recurrent(Layer):
 
     def __init__(self, n_in: int, hidden: int, *, num_layers: int = 1, bidirectional: bool = False,
                  return_sequences: bool = False, mask_value: float | None = None, nonlinearity: str = "tanh",
-                 bptt_steps: int | None = None):
+                 bptt_steps: int | None = None, recurrent_init: str = "uniform"):
         super().__init__()
+        if recurrent_init not in ("uniform", "orthogonal"):
+            raise ValueError(f"recurrent_init must be 'uniform' or 'orthogonal', got {recurrent_init!r}")
+        self.recurrent_init = recurrent_init
         #: truncated backpropagation through time: δ crosses no boundary between chunks of this many steps
         #: (None: the whole sequence); see `backward`. ``fit(..., tbptt=k)`` sets it while it trains.
         self.bptt_steps = None if bptt_steps is None else check_positive_int(bptt_steps, "bptt_steps")
@@ -93,9 +110,19 @@ class _Recurrent(Layer):
         return list(self._params)
 
     def reset_parameters(self, rng: np.random.Generator) -> None:
+        """U(−1/√H, 1/√H) for every weight and bias, as PyTorch; with ``recurrent_init="orthogonal"`` each gate's
+        H × H block of W_hh is then a random orthogonal matrix (all its singular values 1: δ keeps its norm
+        through the linear part of each step)."""
         bound = 1.0 / math.sqrt(self.hidden)
         for param in self._params:
             param.value[...] = rng.uniform(-bound, bound, param.shape).astype(param.value.dtype)
+        if self.recurrent_init == "orthogonal":
+            H = self.hidden
+            for param in self._params:
+                if "_hh_" in param.name and param.name.split(".")[-1].startswith("W_"):
+                    for gate in range(self.cell.gates):
+                        q, r = np.linalg.qr(rng.standard_normal((H, H)))
+                        param.value[:, gate * H:(gate + 1) * H] = q * np.sign(np.diag(r))
 
     @property
     def input_shape(self) -> tuple:
@@ -113,6 +140,8 @@ class _Recurrent(Layer):
             config["nonlinearity"] = self.nonlinearity
         if self.bptt_steps is not None:
             config["bptt_steps"] = self.bptt_steps
+        if self.recurrent_init != "uniform":
+            config["recurrent_init"] = self.recurrent_init
         return config
 
     def describe(self) -> str:
@@ -199,6 +228,31 @@ class _Recurrent(Layer):
         if c is not None:
             record["c_last"] = c
         return record
+
+    # -------------------------------------------------------------- glass box
+    def steps(self) -> list:
+        """Per layer and direction, the last pass through time: a `StepTrace` with every hₜ, every gate's
+        activation and (after a backward pass) every δₜ = ∂L/∂hₜ, each of shape (N, T, hidden)."""
+        if self.records is None:
+            raise RuntimeError(f"{self.label}: steps() needs a forward pass first")
+        traces = []
+        names = {"rnn": ("h",), "gru": ("r", "z", "n"), "lstm": ("i", "f", "g", "o")}[self.cell_name]
+        for run in self.records["runs"]:
+            gates = {}
+            if self.cell_name != "rnn":
+                T = run["h"].shape[1]
+                for position, name in enumerate(names):
+                    gates[name] = np.stack([run["saved"][t][position] for t in range(T)], axis=1)
+            traces.append(StepTrace(run["layer"], run["direction"], run["h"], gates, run.get("delta")))
+        return traces
+
+    def delta_norms_through_time(self) -> np.ndarray | None:
+        """‖δₜ‖ (over the batch and units) at each step of the first layer's forward run, in time order, from
+        the last backward pass — how much of the error reaches each step; None before a backward pass."""
+        if self.records is None or "delta" not in self.records["runs"][0]:
+            return None
+        delta = self.records["runs"][0]["delta"]
+        return np.sqrt(np.einsum("ntk,ntk->t", delta, delta, dtype=np.float64))
 
     # ------------------------------------------------------------ backward pass
     def backward(self, grad_y: np.ndarray) -> np.ndarray:
@@ -304,6 +358,8 @@ class RNN(_Recurrent):
     bptt_steps : int, optional
         Truncated backpropagation through time: δ is sent back at most to the start of its chunk of this many
         steps. ``fit(..., tbptt=k)`` sets it for the run.
+    recurrent_init : "uniform" or "orthogonal"
+        PyTorch's U(−1/√H, 1/√H) everywhere, or with each gate's block of W_hh orthogonal.
 
     Shape
     -----
@@ -327,9 +383,11 @@ class GRU(_Recurrent):
     cell_name = "gru"
 
     def __init__(self, n_in: int, hidden: int, *, num_layers: int = 1, bidirectional: bool = False,
-                 return_sequences: bool = False, mask_value: float | None = None, bptt_steps: int | None = None):
+                 return_sequences: bool = False, mask_value: float | None = None, bptt_steps: int | None = None,
+                 recurrent_init: str = "uniform"):
         super().__init__(n_in, hidden, num_layers=num_layers, bidirectional=bidirectional,
-                         return_sequences=return_sequences, mask_value=mask_value, bptt_steps=bptt_steps)
+                         return_sequences=return_sequences, mask_value=mask_value, bptt_steps=bptt_steps,
+                         recurrent_init=recurrent_init)
 
 
 @register_layer(name="lstm")
@@ -346,9 +404,11 @@ class LSTM(_Recurrent):
     cell_name = "lstm"
 
     def __init__(self, n_in: int, hidden: int, *, num_layers: int = 1, bidirectional: bool = False,
-                 return_sequences: bool = False, mask_value: float | None = None, bptt_steps: int | None = None):
+                 return_sequences: bool = False, mask_value: float | None = None, bptt_steps: int | None = None,
+                 recurrent_init: str = "uniform"):
         super().__init__(n_in, hidden, num_layers=num_layers, bidirectional=bidirectional,
-                         return_sequences=return_sequences, mask_value=mask_value, bptt_steps=bptt_steps)
+                         return_sequences=return_sequences, mask_value=mask_value, bptt_steps=bptt_steps,
+                         recurrent_init=recurrent_init)
 
 
 @contextlib.contextmanager

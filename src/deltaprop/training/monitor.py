@@ -107,6 +107,11 @@ class TrainingMonitor(Callback):
                 row[f"{index}.{name}"] = value
             if layer.kind == "activation" and index not in self.records.activations["start"]:
                 self.records.activations["start"][index] = self._sample(layer.output)
+        for index, layer in enumerate(layers):
+            through_time = layer.delta_norms_through_time()
+            if through_time is not None:          # ‖δₜ‖ at every time step of a recurrent layer
+                for t, value in enumerate(through_time):
+                    row[f"{index}.delta_step{t}"] = float(value)
         for index in self._weighted:
             layer, delta = layers[index], layers[index].grad_output
             weight = layer.parameters()[0]
