@@ -64,6 +64,20 @@ class OnnxGraph:
         self.nodes.append(self._helper.make_node(op_type, list(inputs), [output], **attributes))
         return output
 
+    def op_outputs(self, op_type: str, inputs: list, n_outputs: int, **attributes) -> list:
+        """A node with ``n_outputs`` outputs (an RNN's sequence and final state); ``""`` in ``inputs`` leaves an
+        optional input out. Returns the outputs' names."""
+        outputs = [self.name(f"{op_type.lower()}_out") for _ in range(n_outputs)]
+        self.nodes.append(self._helper.make_node(op_type, list(inputs), outputs, **attributes))
+        return outputs
+
+    def reduce(self, op_type: str, x: str, axes, keepdims: int = 1) -> str:
+        """ReduceMin/ReduceMax/ReduceSum over ``axes`` (an attribute or an input, as the opset wants)."""
+        if op_type == "ReduceSum" or self.opset >= 18:
+            return self.op(op_type, x, self.constant(np.array(axes, dtype=np.int64), "axes", np.int64),
+                           keepdims=keepdims)
+        return self.op(op_type, x, axes=list(axes), keepdims=keepdims)
+
     # ----------------------------------------------------- operators that need care
     def reduce_mean(self, x: str, axes) -> str:
         """ReduceMean over ``axes`` keeping them (an attribute before opset 18, an input since)."""

@@ -229,6 +229,52 @@ class _Recurrent(Layer):
             record["c_last"] = c
         return record
 
+    # ------------------------------------------------------------------ export
+    #: ONNX's gate blocks, as positions of ours: GRU z|r|h from r|z|n, LSTM i|o|f|c from i|f|g|o
+    ONNX_GATES = {"rnn": [0], "gru": [1, 0, 2], "lstm": [0, 3, 1, 2]}
+
+    def _onnx_blocks(self, matrix: np.ndarray) -> np.ndarray:
+        """Rows of a (G·H, …) weight in ONNX's gate order."""
+        H = self.hidden
+        return np.concatenate([matrix[g * H:(g + 1) * H] for g in self.ONNX_GATES[self.cell_name]], axis=0)
+
+    def to_onnx(self, graph, x):
+        """ONNX's RNN / GRU (``linear_before_reset=1``: PyTorch's formula) / LSTM operator per layer, gate blocks
+        reordered, time-major inside; with ``mask_value``, each row's length (its steps up to the last real one)
+        as ``sequence_lens`` — padding must come after a sequence's real steps. The exported graph starts from a
+        zero state (``initial_state`` is not exported). float32 only: onnxruntime's recurrent kernels are."""
+        if graph.dtype != np.float32:
+            raise ValueError(f"{self.label}: recurrent layers export in float32 only (onnxruntime's RNN, GRU and LSTM "
+                             "kernels are float32): convert the model with model.astype('float32') first")
+        H, D = self.hidden, self.directions
+        op_type = {"rnn": "RNN", "gru": "GRU", "lstm": "LSTM"}[self.cell_name]
+        attributes = {"hidden_size": H, "direction": "bidirectional" if D == 2 else "forward"}
+        if self.cell_name == "gru":
+            attributes["linear_before_reset"] = 1
+        if self.cell_name == "rnn":
+            attributes["activations"] = ["Tanh" if self.nonlinearity == "tanh" else "Relu"] * D
+        lengths = ""
+        if self.mask_value is not None:
+            padded = graph.op("Cast", graph.op("Equal", x, graph.scalar(self.mask_value)), to=1)   # 1: FLOAT
+            real = graph.op("Sub", graph.scalar(1.0), graph.reduce("ReduceMin", padded, [2], keepdims=0))
+            lengths = graph.op("Cast", graph.reduce("ReduceSum", real, [1], keepdims=0), to=6)       # 6: INT32
+        sequence = graph.op("Transpose", x, perm=[1, 0, 2])                                        # (T, N, F)
+        final = None
+        for layer in range(self.num_layers):
+            weights = [self._weights(layer, d) for d in range(D)]
+            W = np.stack([self._onnx_blocks(w[0].value.T) for w in weights])
+            R = np.stack([self._onnx_blocks(w[1].value.T) for w in weights])
+            B = np.stack([np.concatenate([self._onnx_blocks(w[2].value), self._onnx_blocks(w[3].value)])
+                          for w in weights])
+            inputs = [sequence, graph.constant(W, "W"), graph.constant(R, "R"), graph.constant(B, "B"), lengths]
+            Y, final = graph.op_outputs(op_type, inputs, 2, **attributes)[:2]      # (T, D, N, H), (D, N, H)
+            sequence = graph.op("Reshape", graph.op("Transpose", Y, perm=[0, 2, 1, 3]),
+                                graph.constant(np.array([0, 0, -1], dtype=np.int64), "shape", np.int64))
+        if self.return_sequences:
+            return graph.op("Transpose", sequence, perm=[1, 0, 2])
+        return graph.op("Reshape", graph.op("Transpose", final, perm=[1, 0, 2]),
+                        graph.constant(np.array([0, -1], dtype=np.int64), "shape", np.int64))
+
     # -------------------------------------------------------------- glass box
     def steps(self) -> list:
         """Per layer and direction, the last pass through time: a `StepTrace` with every hₜ, every gate's
