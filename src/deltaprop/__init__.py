@@ -4,7 +4,7 @@
 >>> model = dp.Sequential([dp.Dense(4, 8), dp.Tanh(), dp.Dense(8, 3)], seed=0)
 """
 from . import init
-from .builders import cnn, mlp
+from .builders import cnn, mlp, rnn
 from .gradcheck import GradcheckReport, gradcheck
 from .errors import DataError, InputError, ModelFileError
 from .layers import (
@@ -34,7 +34,7 @@ from . import curvature, landscape
 from ._version import __version__
 
 __all__ = [
-    "init", "mlp", "cnn", "gradcheck", "GradcheckReport",
+    "init", "mlp", "cnn", "rnn", "gradcheck", "GradcheckReport",
     "Layer", "Activation", "register_layer", "Dense", "Identity", "ReLU", "LeakyReLU", "ELU", "GELU", "Sigmoid",
     "Tanh", "Softplus", "Softmax", "BatchNorm", "LayerNorm", "Dropout", "Conv1D", "Conv2D", "MaxPool1D", "MaxPool2D",
     "AvgPool1D", "AvgPool2D", "GlobalAvgPool", "Flatten", "Residual", "RNN", "GRU", "LSTM",

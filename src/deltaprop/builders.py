@@ -10,6 +10,7 @@ from .layers.dense import Dense
 from .layers.dropout import Dropout
 from .layers.normalization import BatchNorm, LayerNorm
 from .layers.pooling import AvgPool1D, AvgPool2D, Flatten, GlobalAvgPool, MaxPool1D, MaxPool2D
+from .layers.recurrent import GRU, LSTM, RNN
 from .model import Sequential
 
 NORMALIZATIONS = {"batchnorm": BatchNorm, "layernorm": LayerNorm}
@@ -166,3 +167,41 @@ def cnn(input_shape, conv, n_out: int, *, hidden=(), activation="relu", init=Non
             layers.append(Dropout(dropout))
     layers.append(Dense(sizes[-1], n_out, init=weight_init))
     return Sequential(layers, seed=seed, dtype=dtype, input_shape=input_shape)
+
+
+RECURRENT = {"rnn": RNN, "gru": GRU, "lstm": LSTM}
+
+
+def parse_rnn(spec) -> list:
+    """Recurrent layers from ``"KIND:H[:bi]"`` items separated by commas — KIND rnn, gru or lstm, H units, ``bi``
+    for a bidirectional layer — e.g. ``"gru:64"`` or ``"lstm:32:bi,lstm:32"``: [(kind, H, bidirectional), …]."""
+    items = [item.strip() for item in str(spec).split(",") if item.strip()]
+    layers = []
+    for item in items:
+        match = re.fullmatch(r"(rnn|gru|lstm):(\d+)(:bi)?", item)
+        if match is None or int(match.group(2)) < 1:
+            raise ValueError(f"recurrent layer {item!r} must be KIND:H or KIND:H:bi with KIND rnn, gru or lstm and "
+                             "H ≥ 1 units, e.g. gru:64")
+        layers.append((match.group(1), int(match.group(2)), match.group(3) is not None))
+    if not layers:
+        raise ValueError("rnn needs at least one layer, e.g. 'gru:64'")
+    return layers
+
+
+def rnn(input_shape, spec, n_out: int, *, hidden=(), activation="relu", seed=None, dtype="float32") -> Sequential:
+    """A recurrent network: the layers of ``spec`` (see `parse_rnn()`) over sequences of ``input_shape`` = (T, F)
+    steps × features — each returning its whole sequence to the next, the last its final state — then
+    ``[Dense → activation] × len(hidden)`` and ``Dense(n_out)``."""
+    steps, features = (int(v) for v in input_shape)
+    layers, n_in = [], features
+    parsed = parse_rnn(spec)
+    for position, (kind, units, bidirectional) in enumerate(parsed):
+        layers.append(RECURRENT[kind](n_in, units, bidirectional=bidirectional,
+                                      return_sequences=position < len(parsed) - 1))
+        n_in = units * (2 if bidirectional else 1)
+    init = default_init(activation)
+    for size in hidden:
+        layers += [Dense(n_in, size, init=init), activations.get(activation)]
+        n_in = size
+    layers.append(Dense(n_in, n_out))
+    return Sequential(layers, seed=seed, dtype=dtype, input_shape=(steps, features))

@@ -45,6 +45,7 @@ SETTINGS = {
     "diagnose": ((bool,), False),
     "sharpness": ((int,), 0),
     "conv": ((str, type(None)), None),
+    "rnn": ((str, type(None)), None),
     "input_shape": ((str, type(None)), None),
     "pool": ((str,), "none"),
 }

@@ -90,8 +90,11 @@ def _train_options(parser) -> None:
         "1,000 training rows (40 backward passes each): history.csv and the report show it beside 2/lr [0: off]")
     add("--conv", metavar="SPEC", help="a CNN: convolutions C:K[:S[:P]] (channels, kernel, stride [1], padding "
         "[(K-1)/2]), comma-separated, e.g. 25:5:2:1,25:3:2:1; then --layers Dense layers (none: --layers none)")
-    add("--input-shape", metavar="SHAPE", help="a sample's shape for --conv, C,L or C,H,W [digits 1,8,8; mnist5k "
-        "1,28,28; mnist1d 1,40]")
+    add("--rnn", metavar="SPEC", help="a recurrent network: layers KIND:H[:bi] (rnn, gru or lstm; H units; bi: "
+        "bidirectional), comma-separated, e.g. gru:64 or lstm:32:bi,lstm:32; then --layers Dense layers (none: "
+        "--layers none); sequences from --input-shape T,F, a .npy folder's X of shape (N, T, F), or mnist1d (40,1)")
+    add("--input-shape", metavar="SHAPE", help="a sample's shape: for --conv C,L or C,H,W [digits 1,8,8; mnist5k "
+        "1,28,28; mnist1d 1,40]; for --rnn T,F (steps, features) [mnist1d 40,1]")
     add("--pool", choices=["none", "max", "avg"], help="a pooling of size 2 after each convolution [none]")
     add("--distributed", action="store_true",
         help="data-parallel training under mpiexec -n N (the one-process result; rank 0 prints and writes)")

@@ -91,6 +91,8 @@ def check_settings(settings: dict) -> None:
     if settings["normalization"] == "batchnorm" and settings["batch_size"] == 1:
         raise InputError("--batch-size must be at least 2 with --normalization batchnorm (a batch of one sample "
                          "has no variance to normalize by)")
+    if settings["conv"] and settings["rnn"]:
+        raise InputError("give --conv or --rnn, not both")
     if settings["conv"]:
         from ..builders import parse_conv
 
@@ -102,8 +104,20 @@ def check_settings(settings: dict) -> None:
             raise InputError("--normalization layernorm is for Dense layers; use batchnorm with --conv")
         if settings["input_shape"]:
             parse_shape(settings["input_shape"])
+    elif settings["rnn"]:
+        from ..builders import parse_rnn
+
+        try:
+            parse_rnn(settings["rnn"])
+        except ValueError as exc:
+            raise InputError(f"--rnn: {exc}") from None
+        if settings["pool"] != "none":
+            raise InputError("--pool applies to a CNN; give --conv")
+        if settings["input_shape"] and len(parse_shape(settings["input_shape"])) != 2:
+            raise InputError(f"--input-shape for --rnn must be T,F (steps, features), got {settings['input_shape']!r}")
     elif settings["pool"] != "none" or settings["input_shape"]:
-        raise InputError(f"--{'pool' if settings['pool'] != 'none' else 'input-shape'} applies to a CNN; give --conv")
+        raise InputError(f"--{'pool' if settings['pool'] != 'none' else 'input-shape'} applies to a CNN or an RNN; "
+                         "give --conv or --rnn")
     both = sorted(set(settings["drop"]) & set(settings["keep"]))
     if both:
         raise InputError(f"--drop and --keep both name {both[0]!r}")
@@ -349,11 +363,34 @@ def cnn_input_shape(settings: dict, table, pre) -> tuple:
     """A sample's shape for --conv: --input-shape, else the built-in dataset's; its size must be the inputs'."""
     if settings["input_shape"]:
         shape = parse_shape(settings["input_shape"])
+    elif getattr(table, "sample_shape", None) and getattr(table, "sample_kind", "image") == "sequence":
+        raise InputError(f"{table.name}: X.npy holds sequences (rows × steps × features); --conv reads (channels, "
+                         "length): give --input-shape C,L, or use --rnn")
     elif getattr(table, "sample_shape", None):
         shape = tuple(table.sample_shape)
     else:
         raise InputError(f"--conv needs a sample shape: give --input-shape C,L or C,H,W for {table.name} (digits, "
                          "mnist5k and mnist1d have theirs)")
+    if math.prod(shape) != pre.n_inputs:
+        raise InputError(f"--input-shape {','.join(map(str, shape))} holds {math.prod(shape)} values, but the data "
+                         f"has {pre.n_inputs} inputs")
+    return shape
+
+
+def rnn_input_shape(settings: dict, table, pre) -> tuple:
+    """A sequence's (steps, features) for --rnn: --input-shape T,F, else the data's own (a .npy folder's 3-D X, or
+    a built-in one-channel signal (1, L) read as L steps of 1 feature); its size must be the inputs'."""
+    if settings["input_shape"]:
+        shape = parse_shape(settings["input_shape"])
+    elif getattr(table, "sample_shape", None) and len(table.sample_shape) == 2:
+        shape = tuple(table.sample_shape)
+        if getattr(table, "sample_kind", "image") != "sequence":     # (channels, length) of a built-in signal
+            if shape[0] != 1:
+                raise InputError(f"--rnn needs --input-shape T,F for {table.name}")
+            shape = (shape[1], 1)
+    else:
+        raise InputError(f"--rnn needs the sequences' shape: give --input-shape T,F (steps, features) for "
+                         f"{table.name}, or a .npy folder whose X.npy has shape (N, T, F)")
     if math.prod(shape) != pre.n_inputs:
         raise InputError(f"--input-shape {','.join(map(str, shape))} holds {math.prod(shape)} values, but the data "
                          f"has {pre.n_inputs} inputs")
@@ -471,6 +508,14 @@ def build_model(settings: dict, hidden: list, table, split):
         check_training_memory(sum(p.size for p in model.parameters()), settings, f"--conv {settings['conv']}")
         split.X_train, split.X_test = shaped(split.X_train, sample_shape), shaped(split.X_test, sample_shape)
         layout = " → ".join([("×".join(map(str, sample_shape))), f"conv {settings['conv']}",
+                             *map(str, hidden), str(pre.n_outputs)])
+    elif settings["rnn"]:
+        sample_shape = rnn_input_shape(settings, table, pre)
+        model = dp.rnn(sample_shape, settings["rnn"], pre.n_outputs, hidden=hidden, activation=settings["activation"],
+                       seed=settings["seed"], dtype=settings["dtype"])
+        check_training_memory(sum(p.size for p in model.parameters()), settings, f"--rnn {settings['rnn']}")
+        split.X_train, split.X_test = shaped(split.X_train, sample_shape), shaped(split.X_test, sample_shape)
+        layout = " → ".join([("×".join(map(str, sample_shape))), f"rnn {settings['rnn']}",
                              *map(str, hidden), str(pre.n_outputs)])
     else:
         sizes = [pre.n_inputs, *hidden, pre.n_outputs]

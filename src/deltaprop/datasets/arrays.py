@@ -39,6 +39,8 @@ class ArrayTable:
     lines: None = None
     notes: list = field(default_factory=list)
     sample_shape: tuple | None = None
+    #: what a 2-D ``sample_shape`` means: "sequence" (steps, features) for a 3-D X.npy
+    sample_kind: str = "image"
 
     @property
     def n_samples(self) -> int:
@@ -79,9 +81,16 @@ def load_npy_folder(path: str) -> ArrayTable:
     [`split_arrays()`][deltaprop.datasets.arrays.split_arrays], which reads them in chunks)."""
     X, y = _load(path, "X.npy", mmap=True), _load(path, "y.npy", mmap=False)
     x_file, y_file = os.path.join(path, "X.npy"), os.path.join(path, "y.npy")
-    if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
-        raise DataError(f"{x_file}: must be 2-D (rows × features) with at least one row and column, got shape "
-                        f"{X.shape}")
+    if X.ndim < 2 or 0 in X.shape:
+        raise DataError(f"{x_file}: must be 2-D (rows × features), or 3-D (rows × time steps × features) for "
+                        f"sequences, with no empty axis, got shape {X.shape}")
+    sample_shape = None
+    if X.ndim > 2:          # each row a sequence (or an image): read as flat features, reshaped for the network
+        if X.ndim != 3:
+            raise DataError(f"{x_file}: must be 2-D (rows × features) or 3-D (rows × time steps × features), got "
+                            f"shape {X.shape}")
+        sample_shape = X.shape[1:]
+        X = X.reshape(X.shape[0], -1)
     if X.dtype.kind not in "biuf":
         raise DataError(f"{x_file}: must hold numbers, got dtype {X.dtype}")
     if y.ndim != 1 or y.shape[0] != X.shape[0]:
@@ -92,7 +101,8 @@ def load_npy_folder(path: str) -> ArrayTable:
         row = int(np.argmax(~np.isfinite(y)))
         raise DataError(f"{y_file}: y[{row}] is {y[row]}, not a finite number")
     name = os.path.basename(os.path.normpath(path))
-    return ArrayTable(name, X, y, source=os.path.normpath(path))
+    return ArrayTable(name, X, y, source=os.path.normpath(path), sample_shape=sample_shape,
+                      sample_kind="image" if sample_shape is None else "sequence")
 
 
 def _merge(a: tuple, b: tuple) -> tuple:

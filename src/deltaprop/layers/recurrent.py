@@ -23,6 +23,18 @@ from .base import Layer, register_layer
 from .recurrent_cells import CELLS
 
 
+def parameter_layout(n_in: int, hidden: int, num_layers: int, directions: int, gates: int):
+    """(shape, name) of every parameter, in order: per layer, per direction, W_ih, W_hh, b_ih, b_hh."""
+    width = gates * hidden
+    for layer in range(num_layers):
+        inputs = n_in if layer == 0 else hidden * directions
+        for suffix in ("", "_reverse")[:directions]:
+            yield (inputs, width), f"W_ih_l{layer}{suffix}"
+            yield (hidden, width), f"W_hh_l{layer}{suffix}"
+            yield (width,), f"b_ih_l{layer}{suffix}"
+            yield (width,), f"b_hh_l{layer}{suffix}"
+
+
 @dataclass
 class StepTrace:
     """One direction of one layer of a recurrent layer, through time: ``h`` (N, T, hidden) every state,
@@ -87,24 +99,15 @@ class _Recurrent(Layer):
 
     # --------------------------------------------------------------- structure
     def _parameter_layout(self):
-        width = self.cell.gates * self.hidden
-        for layer in range(self.num_layers):
-            inputs = self.n_in if layer == 0 else self.hidden * self.directions
-            for suffix in ("", "_reverse")[:self.directions]:
-                yield (inputs, width), f"W_ih_l{layer}{suffix}"
-                yield (self.hidden, width), f"W_hh_l{layer}{suffix}"
-                yield (width,), f"b_ih_l{layer}{suffix}"
-                yield (width,), f"b_hh_l{layer}{suffix}"
+        return parameter_layout(self.n_in, self.hidden, self.num_layers, self.directions, self.cell.gates)
 
     @classmethod
     def expected_shapes(cls, config: dict) -> dict:
-        probe = cls.__new__(cls)
-        probe.n_in = check_positive_int(config["n_in"], "n_in")
-        probe.hidden = check_positive_int(config["hidden"], "hidden")
-        probe.num_layers = check_positive_int(config.get("num_layers", 1), "num_layers")
-        probe.directions = 2 if config.get("bidirectional", False) else 1
-        probe.cell = CELLS[cls.cell_name]("tanh") if cls.cell_name == "rnn" else CELLS[cls.cell_name]()
-        return {name: shape for shape, name in probe._parameter_layout()}
+        layout = parameter_layout(check_positive_int(config["n_in"], "n_in"),
+                                  check_positive_int(config["hidden"], "hidden"),
+                                  check_positive_int(config.get("num_layers", 1), "num_layers"),
+                                  2 if config.get("bidirectional", False) else 1, CELLS[cls.cell_name].gates)
+        return {name: shape for shape, name in layout}
 
     def parameters(self) -> list:
         return list(self._params)
