@@ -14,16 +14,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
-import time
 from datetime import date
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import timed_ms, use_threads, write_section  # noqa: E402
+from common import alternate, write_section  # noqa: E402
 
 NETWORKS = {
     "mnist1d": {"data": "mnist1d", "batch": 100, "lr": 1e-2},
@@ -151,39 +149,6 @@ def jax_runner(name, X, y):
 RUNNERS = {"deltaprop": deltaprop_runner, "pytorch": torch_runner, "jax": jax_runner}
 
 
-def worker(library, name, connection, n_threads=None):
-    use_threads(library, n_threads)
-    X, y = data(name)
-    run = RUNNERS[library](name, X, y)
-    run()
-    while connection.recv() == "epoch":
-        connection.send(timed_ms(run))
-
-
-def measure(name, repeats, n_threads=None) -> dict:
-    import multiprocessing
-
-    context = multiprocessing.get_context("spawn")
-    workers = {}
-    for library in LIBRARIES:
-        parent, child = context.Pipe()
-        process = context.Process(target=worker, args=(library, name, child, n_threads), daemon=True)
-        process.start()
-        workers[library] = (process, parent)
-    times = {library: [] for library in LIBRARIES}
-    try:
-        for _ in range(repeats):
-            for library, (_, connection) in workers.items():
-                time.sleep(IDLE_GAP)
-                connection.send("epoch")
-                times[library].append(connection.recv())
-    finally:
-        for process, connection in workers.values():
-            connection.send("stop")
-            process.join(timeout=30)
-    return {library: statistics.median(values) for library, values in times.items()}
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
@@ -193,7 +158,7 @@ def main():
     args = parser.parse_args()
     rows = []
     for name in NETWORKS:
-        result = measure(name, args.repeats, args.threads)
+        result = alternate("cnn_compare", LIBRARIES, name, args.repeats, args.threads, IDLE_GAP)
         best = min(("pytorch", "jax"), key=result.get)
         rows.append((name, result, best))
         print(name, {k: round(v, 1) for k, v in result.items()}, f"dp/{best} {result['deltaprop'] / result[best]:.2f}",

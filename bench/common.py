@@ -115,3 +115,45 @@ def machine() -> str:
     except (OSError, StopIteration):
         pass
     return f"{model}, {os.cpu_count()} cores, {platform.machine()}"
+
+
+def _runner_worker(module_name: str, library: str, name: str, connection, n_threads=None):
+    """A worker process: ``module.data(name)``, ``module.RUNNERS[library](name, X, y)``, one warm-up epoch, then an
+    epoch per "epoch" message, answering with its milliseconds."""
+    import importlib
+
+    use_threads(library, n_threads)
+    module = importlib.import_module(module_name)
+    X, y = module.data(name)
+    run = module.RUNNERS[library](name, X, y)
+    run()
+    while connection.recv() == "epoch":
+        connection.send(timed_ms(run))
+
+
+def alternate(module_name: str, libraries, name: str, repeats: int, n_threads=None, idle_gap: float = 0.5) -> dict:
+    """The median ms per epoch of each library's runner (module ``module_name``'s RUNNERS) on network ``name``,
+    each in its own process, the processes taking turns epoch by epoch ``idle_gap`` seconds apart."""
+    import multiprocessing
+    import statistics
+
+    context = multiprocessing.get_context("spawn")
+    workers = {}
+    for library in libraries:
+        parent, child = context.Pipe()
+        process = context.Process(target=_runner_worker, args=(module_name, library, name, child, n_threads),
+                                  daemon=True)
+        process.start()
+        workers[library] = (process, parent)
+    times = {library: [] for library in libraries}
+    try:
+        for _ in range(repeats):
+            for library, (_, connection) in workers.items():
+                time.sleep(idle_gap)
+                connection.send("epoch")
+                times[library].append(connection.recv())
+    finally:
+        for process, connection in workers.values():
+            connection.send("stop")
+            process.join(timeout=30)
+    return {library: statistics.median(values) for library, values in times.items()}

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._checks import check_allocation, check_positive_int
+from .._math import flush_subnormals
 from ..parameter import Parameter
 from .base import Layer, register_layer
 from .recurrent_cells import CELLS
@@ -346,8 +347,7 @@ class _Recurrent(Layer):
         dh = np.zeros((N, self.hidden), dtype=d_out.dtype) if d_last is None else np.array(d_last)
         dc = np.zeros_like(dh) if self.cell.has_cell else None
         d_xw = np.zeros((N, T, W_ih.shape[1]), dtype=d_out.dtype)
-        W_hh.grad[...] = 0.0
-        b_hh.grad[...] = 0.0
+        d_hw = np.empty_like(d_xw)                   # ∂L/∂(hₜ₋₁·W_hh + b_hh) of every step, for one GEMM after
         reverse = record["direction"] == 1
         steps = range(T) if reverse else range(T - 1, -1, -1)
         W_hh_T = W_hh.value.T
@@ -363,11 +363,15 @@ class _Recurrent(Layer):
                 if dc is not None:
                     carry_c, dc = (1 - m) * dc, m * dc
             d_x, d_h, direct_h, dc_prev = self.cell.backward(dh, dc, saved[t], h_prev, c_prev)
+            for array in (d_x, d_h) if d_x is not d_h else (d_x,):
+                flush_subnormals(array)   # a δ fading through time would reach subnormal numbers, ~100× slower
             d_xw[:, t] = d_x
-            W_hh.grad += h_prev.T @ d_h
-            b_hh.grad += d_h.sum(axis=0)
+            d_hw[:, t] = d_h
             dh = d_h @ W_hh_T + direct_h
             dc = dc_prev
+            flush_subnormals(dh)
+            if dc is not None:
+                flush_subnormals(dc)
             if mask is not None:
                 dh = dh + carry_h
                 if dc is not None:
@@ -377,6 +381,10 @@ class _Recurrent(Layer):
                 dh = np.zeros_like(dh)                       # a chunk boundary: δ goes no further back
                 dc = None if dc is None else np.zeros_like(dc)
         record["delta"] = deltas
+        previous = np.stack(record["previous_h"], axis=1).reshape(N * T, -1)    # hₜ₋₁ of every step
+        flat_h = d_hw.reshape(N * T, -1)
+        np.matmul(previous.T, flat_h, out=W_hh.grad)      # ∂L/∂W_hh = Σₜ hₜ₋₁ᵀ·δpreₜ, one GEMM over N·T rows
+        np.sum(flat_h, axis=0, out=b_hh.grad)
         flat = d_xw.reshape(N * T, -1)
         np.matmul(inputs.reshape(N * T, -1).T, flat, out=W_ih.grad)
         np.sum(flat, axis=0, out=b_ih.grad)

@@ -6,7 +6,8 @@ import math
 import numpy as np
 
 from .._checks import check_number
-from .base import Optimizer, check_betas, flush_subnormals, smallest_normal
+from .._math import flush_subnormals
+from .base import Optimizer, check_betas, smallest_normal
 from . import fused
 
 

@@ -171,20 +171,6 @@ class Optimizer:
         return f"{type(self).__name__}({args})"
 
 
-def flush_subnormals(array: np.ndarray) -> None:
-    """Set the entries of ``array`` smaller in magnitude than the dtype's smallest normal number to zero, in place
-    (NaN and ±inf stay).
-
-    A moving average whose gradient has become exactly zero — the weights of a border pixel, of a dead ReLU unit —
-    decays geometrically (m ← β₁·m: from 1e-4, below float32's 1.2e-38 after ~800 steps at β₁ = 0.9) into subnormal
-    numbers, which x86 processors compute on up to ~100× slower than normal ones (measured: an MNIST epoch at
-    784-2048-128-10, batch 16, Adam grew from 0.75 s to 1.9 s by the fourth epoch, 100,000 subnormal entries of m).
-    A zero costs nothing and changes each update by less than α·1.2e-38/ε. XLA (JAX) flushes subnormals too,
-    for the whole computation.
-    """
-    np.putmask(array, np.abs(array) < np.finfo(array.dtype).tiny, 0)
-
-
 def smallest_normal(value: np.ndarray) -> float:
     """The dtype's smallest normal number, for the compiled rules' flush (a Python float that converts back
     to ``value``'s dtype exactly)."""

@@ -48,7 +48,7 @@ def _use_own_threads() -> None:
 # reference rules round them (a Python float meeting a float32 array). The flush of a decaying average,
 # ``x if abs(x) >= tiny else x - x``, is a select, not a branch: ``x - x`` is a zero of x's own type (a
 # literal 0.0 would make x float64) and keeps NaN (a NaN compares false and stays NaN), as
-# ``base.flush_subnormals`` does in the reference rules.
+# ``_math.flush_subnormals`` does in the reference rules.
 
 def adam(value, grad, m, v, v_max, beta1, rest1, beta2, rest2, step_size, bias2_sqrt, eps, weight_decay, decay,
          amsgrad, tiny):

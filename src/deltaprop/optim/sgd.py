@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from .._checks import check_number
-from .base import Optimizer, flush_subnormals, smallest_normal
+from .._math import flush_subnormals
+from .base import Optimizer, smallest_normal
 from . import fused
 
 
