@@ -1,5 +1,5 @@
-"""Regenerate the pictures of docs/gradients.md and docs/landscape.md from real training runs (nothing in them
-is hand-made; the landscape pictures are drawn by landscape_figures.py).
+"""Regenerate the pictures of docs/gradients.md, docs/landscape.md and docs/recurrent.md from real training runs
+(nothing in them is hand-made; landscape_figures.py and rnn_figures.py draw those of the last two pages).
 
 Four networks of ten hidden layers of 64 units on scikit-learn's digits (80/20 split, standardized),
 SGD(lr=0.1), batch 32, seed 0 — the deep-sigmoid story and its three remedies:
@@ -28,6 +28,7 @@ from sklearn.model_selection import train_test_split  # noqa: E402
 import deltaprop as dp  # noqa: E402
 from deltaprop.diagnostics.report import gradient_heatmap  # noqa: E402
 import landscape_figures  # noqa: E402  (beside this script)
+import rnn_figures  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 DEPTH, WIDTH = 10, 64
@@ -114,6 +115,7 @@ def main() -> None:
     for name, values in accuracy.items():
         print(f"{name:18s} final test accuracy {values[-1]:.3f}")
     landscape_figures.main(out, X_train, y_train, quick=args.epochs < 5)
+    rnn_figures.main(out, quick=args.epochs < 5)
 
 
 if __name__ == "__main__":
