@@ -68,6 +68,15 @@ def test_n_ranks_give_the_one_process_weights_statistics_and_history(tmp_path, n
 
 
 @needs_mpi
+def test_a_recurrent_network_on_two_ranks_gives_the_one_process_result(tmp_path):
+    out = tmp_path / "one.npz"
+    subprocess.run([sys.executable, str(SCRIPT), str(out), "--recurrent"], check=True, env=mpi_env(), timeout=120)
+    result = mpirun(2, SCRIPT, tmp_path / "many.npz", "--distributed", "--recurrent")
+    assert result.returncode == 0, result.stderr
+    assert_same_run(dict(np.load(tmp_path / "many.npz")), dict(np.load(out)))
+
+
+@needs_mpi
 def test_initial_weights_that_differ_by_rank_are_made_equal_from_rank_0(tmp_path):
     expected = one_process(tmp_path)
     result = mpirun(2, SCRIPT, tmp_path / "many.npz", "--distributed", "--perturb-by-rank")

@@ -280,3 +280,16 @@ def test_model_files_pickle_and_backups_keep_recurrent_layers(rng, tmp_path):
     with pytest.raises(RuntimeError):
         run(tmp_path / "b", 1)
     np.testing.assert_array_equal(run(tmp_path / "b", -1), run(tmp_path / "c", -1))
+
+
+def test_inspect_gives_a_recurrent_layers_steps_beside_the_dense_layers(rng):
+    model = dp.Sequential([dp.LSTM(3, 4), dp.Dense(4, 2)], seed=0, dtype="float64")
+    loss = dp.CrossEntropy()
+    loss.forward(model.forward(rng.normal(size=(5, 6, 3)), training=True), rng.integers(0, 2, size=5))
+    model.backward(loss.backward())
+    recurrent, dense = model.inspect()
+    assert recurrent.layer == 0 and dense.layer == 1 and dense.steps is None
+    (trace,) = recurrent.steps
+    assert trace.delta.shape == (5, 6, 4)
+    assert sorted(recurrent.grads) == ["W_hh_l0", "W_ih_l0", "b_hh_l0", "b_ih_l0"]
+    np.testing.assert_array_equal(trace.delta[:, -1], recurrent.delta)     # δ of the last step is ∂L/∂output

@@ -32,6 +32,9 @@ class LayerTrace:
         The error term δ = ∂L/∂Z (None before a backward pass).
     grads : dict
         ∂L/∂θ of each of its parameters by name (``{"W": …, "b": …}``); empty before a backward pass.
+    steps : list or None
+        For a recurrent layer (RNN, GRU, LSTM), its pass through time: per layer and direction every state hₜ,
+        gate activation and δₜ = ∂L/∂hₜ (see `deltaprop.layers.recurrent.StepTrace`); None for others.
     """
 
     layer: int
@@ -40,6 +43,7 @@ class LayerTrace:
     A: np.ndarray
     delta: np.ndarray | None
     grads: dict
+    steps: list | None = None
 
     @property
     def dW(self):
@@ -332,23 +336,24 @@ class Sequential:
 
     # -------------------------------------------------------------- glass box
     def inspect(self) -> list:
-        """Seed quantities of every weight layer (Dense …) from the last forward/backward pass.
+        """Seed quantities of every weight layer (Dense …) and recurrent layer (with its ``steps`` through time)
+        from the last forward/backward pass.
 
         Returns
         -------
         list of LayerTrace
-            One per layer of kind ``"weights"``, with A_in, Z, A, δ and ∂L/∂θ (``dW``, ``db``).
+            One per layer of kind ``"weights"`` or ``"recurrent"``, with A_in, Z, A, δ and ∂L/∂θ (``dW``, ``db``).
         """
         if self.layers[-1].output is None:
             raise RuntimeError("inspect() needs a forward pass first")
-        weights = [index for index, layer in enumerate(self.layers) if layer.kind == "weights"]
+        weights = [index for index, layer in enumerate(self.layers) if layer.kind in ("weights", "recurrent")]
         traces = []
         for position, index in enumerate(weights):
             layer = self.layers[index]
             last = (weights[position + 1] if position + 1 < len(weights) else len(self.layers)) - 1
             grads = {p.name.split(".")[-1]: p.grad for p in layer.parameters()} if layer.grad_output is not None else {}
             traces.append(LayerTrace(layer=index, A_in=layer.input, Z=layer.output, A=self.layers[last].output,
-                                     delta=layer.grad_output, grads=grads))
+                                     delta=layer.grad_output, grads=grads, steps=layer.steps()))
         return traces
 
     def summary(self) -> str:

@@ -1,6 +1,7 @@
 """Run by tests/test_distributed.py under mpiexec (or alone): train, then rank 0 writes what it got.
 
-    python fit_script.py OUT.npz [--distributed] [--kill-rank R --kill-epoch E] [--fail-rank R] [--seed-by-rank] [--perturb-by-rank]
+    python fit_script.py OUT.npz [--distributed] [--kill-rank R --kill-epoch E] [--fail-rank R] [--seed-by-rank]
+        [--perturb-by-rank] [--recurrent]
 """
 import argparse
 import os
@@ -43,9 +44,17 @@ class Fail(dp.Callback):
             raise RuntimeError("a failure on one rank")
 
 
-def train(distributed, callbacks=(), model_seed=3, perturbation=0.0):
+def recurrent_network(seed=3):
+    """A bidirectional GRU over the 6 features read as 3 steps of 2, with Dropout after it."""
+    return dp.Sequential([dp.GRU(2, 8, bidirectional=True), dp.Dropout(0.2), dp.Dense(16, 3)], seed=seed,
+                         dtype="float64")
+
+
+def train(distributed, callbacks=(), model_seed=3, perturbation=0.0, recurrent=False):
     X, y = data()
-    model = network(model_seed)
+    if recurrent:
+        X = X.reshape(len(X), 3, 2)
+    model = (recurrent_network if recurrent else network)(model_seed)
     model.parameters().values[...] += perturbation
     stopping = dp.EarlyStopping(monitor="val_loss", patience=2, restore_best_weights=True)
     history = model.fit(X, y, loss="cross_entropy", optimizer=dp.Adam(lr=1e-2), epochs=8, batch_size=32,
@@ -63,6 +72,7 @@ def main():
     parser.add_argument("--fail-rank", type=int)
     parser.add_argument("--seed-by-rank", action="store_true", help="model seeds differ by rank")
     parser.add_argument("--perturb-by-rank", action="store_true", help="initial weights differ by rank")
+    parser.add_argument("--recurrent", action="store_true", help="a GRU network on the rows read as sequences")
     args = parser.parse_args()
     rank = int(os.environ.get("OMPI_COMM_WORLD_RANK", 0))
     callbacks = []
@@ -71,7 +81,7 @@ def main():
     if args.fail_rank == rank:
         callbacks.append(Fail())
     model, history = train(args.distributed, callbacks, model_seed=3 + rank if args.seed_by_rank else 3,
-                           perturbation=0.1 * rank if args.perturb_by_rank else 0.0)
+                           perturbation=0.1 * rank if args.perturb_by_rank else 0.0, recurrent=args.recurrent)
     hosts = [socket.gethostname()]
     if args.distributed and "OMPI_COMM_WORLD_RANK" in os.environ:
         from mpi4py import MPI

@@ -31,7 +31,7 @@ class Layer:
     ``dp.mlp`` and Sequential):
 
     * ``kind`` — ``"weights"`` (a learned map such as Z = A·W + b, whose δ is recorded and judged
-      for vanishing/exploding gradients), ``"activation"``, ``"normalization"``, ``"noise"``
+      for vanishing/exploding gradients), ``"recurrent"`` (RNN, GRU, LSTM: the same through time), ``"activation"``, ``"normalization"``, ``"noise"``
       (dropout), ``"shape"`` (flatten, pooling), ``"block"`` (a Residual holding layers) or ``"other"``;
     * ``family`` — for activations: ``"relu"`` (units can die; He init suits them) or
       ``"squashing"`` (sigmoid, tanh: units saturate; Glorot init suits them), else None;
@@ -93,6 +93,11 @@ class Layer:
         parameters return zeros."""
         if not self.parameters():
             return np.zeros(len(self.input)) if self.input is not None else None
+        return None
+
+    def steps(self) -> list | None:
+        """For a layer that runs through time (RNN, GRU, LSTM): every step's state, gates and δ of the last pass,
+        one record per layer and direction; None for others."""
         return None
 
     def delta_norms_through_time(self) -> np.ndarray | None:
