@@ -183,3 +183,14 @@ def test_the_first_layers_outputs_computed_once_give_the_losses_of_whole_passes(
                                metric=Accuracy())
     np.testing.assert_allclose(fast.loss, whole.loss, rtol=1e-5)
     np.testing.assert_allclose(fast.metric, whole.metric, atol=0.021)   # a row on the boundary may flip
+
+
+def test_filter_normalisation_of_a_recurrent_layer_scales_each_gate_units_weights():
+    model = dp.Sequential([dp.GRU(2, 4, num_layers=2), dp.Dense(4, 2)], seed=0)
+    direction = dp.landscape.random_direction(model, seed=2)
+    for param, d in zip(model.parameters(), model.parameters().views(direction)):
+        name = param.name.split(".")[-1]
+        if name.startswith("W"):
+            np.testing.assert_allclose(np.linalg.norm(d, axis=0), np.linalg.norm(param.value, axis=0), rtol=1e-5)
+        else:
+            np.testing.assert_array_equal(d, 0.0)

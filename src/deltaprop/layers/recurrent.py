@@ -113,6 +113,11 @@ class _Recurrent(Layer):
     def parameters(self) -> list:
         return list(self._params)
 
+    @property
+    def unit_axes(self) -> dict:
+        """Column j of every W_ih and W_hh holds the incoming weights of gate unit j (for filter normalisation)."""
+        return {name: 1 for name in self.parameter_names() if name.startswith("W_")}
+
     def reset_parameters(self, rng: np.random.Generator) -> None:
         """U(−1/√H, 1/√H) for every weight and bias, as PyTorch; with ``recurrent_init="orthogonal"`` each gate's
         H × H block of W_hh is then a random orthogonal matrix (all its singular values 1: δ keeps its norm
