@@ -41,6 +41,7 @@ def test_train_a_gru_on_a_folder_of_sequences(sequences, tmp_path):
     (["--rnn", "gru:4", "--input-shape", "1,2,3"], "--input-shape for --rnn must be T,F"),
     (["--rnn", "gru:4", "--input-shape", "5,5"], "holds 25 values, but the data has 36 inputs"),
     (["--conv", "4:3"], "X.npy holds sequences"),
+    (["--input-shape", "12,3"], "--input-shape applies to a CNN or an RNN; give --conv or --rnn"),
 ])
 def test_bad_recurrent_options_are_one_line(sequences, tmp_path, args, message):
     code, _, err = run_cli("train", "--data", sequences, *args, "--out", tmp_path / "bad", "--epochs", "1")

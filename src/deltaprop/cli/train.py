@@ -115,9 +115,10 @@ def check_settings(settings: dict) -> None:
             raise InputError("--pool applies to a CNN; give --conv")
         if settings["input_shape"] and len(parse_shape(settings["input_shape"])) != 2:
             raise InputError(f"--input-shape for --rnn must be T,F (steps, features), got {settings['input_shape']!r}")
-    elif settings["pool"] != "none" or settings["input_shape"]:
-        raise InputError(f"--{'pool' if settings['pool'] != 'none' else 'input-shape'} applies to a CNN or an RNN; "
-                         "give --conv or --rnn")
+    elif settings["pool"] != "none":
+        raise InputError("--pool applies to a CNN; give --conv")
+    elif settings["input_shape"]:
+        raise InputError("--input-shape applies to a CNN or an RNN; give --conv or --rnn")
     both = sorted(set(settings["drop"]) & set(settings["keep"]))
     if both:
         raise InputError(f"--drop and --keep both name {both[0]!r}")
