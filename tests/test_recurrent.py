@@ -1,11 +1,24 @@
 """RNN, GRU and LSTM against PyTorch's nn.RNN / nn.GRU / nn.LSTM in float64: outputs, final states, ∂L/∂x,
-every parameter gradient and ∂L/∂(initial state); and the float64 gradient check."""
+every parameter gradient and ∂L/∂(initial state); and the float64 gradient check — through both time loops, the
+compiled one and the NumPy cells."""
 import numpy as np
 import pytest
 
 import deltaprop as dp
 
 torch = pytest.importorskip("torch")
+
+
+@pytest.fixture(autouse=True, params=["compiled", "numpy"])
+def time_loop(request, monkeypatch):
+    """Every test runs twice: the time loops compiled (numba, small layers) and the NumPy cells (the reference)."""
+    from deltaprop.layers import recurrent_kernels
+
+    if request.param == "numpy":
+        monkeypatch.setattr(recurrent_kernels, "COMPILED_HIDDEN", 0)
+    elif not recurrent_kernels.available(1):
+        pytest.skip("numba is not installed: only the NumPy cells run")
+    return request.param
 
 KINDS = {
     "rnn-tanh": (dp.RNN, torch.nn.RNN, {"nonlinearity": "tanh"}),

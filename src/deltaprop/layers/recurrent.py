@@ -21,6 +21,7 @@ from .._checks import check_allocation, check_positive_int
 from .._math import flush_subnormals
 from ..parameter import Parameter
 from .base import Layer, register_layer
+from . import recurrent_kernels as kernels
 from .recurrent_cells import CELLS
 
 
@@ -219,11 +220,21 @@ class _Recurrent(Layer):
         W_ih, W_hh, b_ih, b_hh = (p.value for p in self._weights(layer, direction))
         N, T, _ = inputs.shape
         xw = (inputs.reshape(N * T, -1) @ W_ih + b_ih).reshape(N, T, -1)     # all steps' input projections
+        if kernels.available(self.hidden):        # the whole loop compiled (small layers: Python overhead rules)
+            ones = np.ones((N, T), dtype=inputs.dtype) if mask is None else np.ascontiguousarray(mask[:, :, 0])
+            record = kernels.forward(self.cell_name, self.nonlinearity == "relu", xw, W_hh, b_hh, h,
+                                     c if c is not None else np.zeros_like(h), ones, direction == 1)
+            record.update(inputs=inputs, layer=layer, direction=direction, mask_rows=ones)
+            return record
         steps = range(T - 1, -1, -1) if direction == 1 else range(T)
         hs = np.empty((N, T, self.hidden), dtype=inputs.dtype)
-        previous_h, previous_c, saved = [None] * T, [None] * T, [None] * T
+        previous_h = np.empty_like(hs)
+        previous_c = np.empty_like(hs) if c is not None else None
+        saved = [None] * T
         for t in steps:
-            previous_h[t], previous_c[t] = h, c
+            previous_h[:, t] = h
+            if c is not None:
+                previous_c[:, t] = c
             new_h, new_c, saved[t] = self.cell.forward(xw[:, t], h @ W_hh + b_hh, h, c)
             if mask is not None:                  # a padded step keeps the state
                 m = mask[:, t]
@@ -295,9 +306,12 @@ class _Recurrent(Layer):
         for run in self.records["runs"]:
             gates = {}
             if self.cell_name != "rnn":
-                T = run["h"].shape[1]
+                T, H = run["h"].shape[1], self.hidden
                 for position, name in enumerate(names):
-                    gates[name] = np.stack([run["saved"][t][position] for t in range(T)], axis=1)
+                    if isinstance(run["saved"], np.ndarray):      # the compiled loop's (N, T, S·H) record
+                        gates[name] = run["saved"][:, :, position * H:(position + 1) * H]
+                    else:
+                        gates[name] = np.stack([run["saved"][t][position] for t in range(T)], axis=1)
             traces.append(StepTrace(run["layer"], run["direction"], run["h"], gates, run.get("delta")))
         return traces
 
@@ -349,6 +363,11 @@ class _Recurrent(Layer):
         W_ih, W_hh, b_ih, b_hh = self._weights(record["layer"], record["direction"])
         inputs, saved = record["inputs"], record["saved"]
         N, T, _ = inputs.shape
+        if "mask_rows" in record:                 # the forward loop ran compiled: so does this one
+            d_xw, d_hw, deltas, dh, dc = kernels.backward(
+                self.cell_name, self.nonlinearity == "relu", record, d_out, d_last, W_hh.value, record["mask_rows"],
+                record["direction"] == 1, self.bptt_steps or 0)
+            return self._weight_gradients(record, d_xw, d_hw, deltas, dh, dc)
         dh = np.zeros((N, self.hidden), dtype=d_out.dtype) if d_last is None else np.array(d_last)
         dc = np.zeros_like(dh) if self.cell.has_cell else None
         d_xw = np.zeros((N, T, W_ih.shape[1]), dtype=d_out.dtype)
@@ -361,7 +380,8 @@ class _Recurrent(Layer):
         for t in steps:
             dh = dh + d_out[:, t]
             deltas[:, t] = dh
-            h_prev, c_prev = record["previous_h"][t], record["previous_c"][t]
+            h_prev = record["previous_h"][:, t]
+            c_prev = None if record["previous_c"] is None else record["previous_c"][:, t]
             if mask is not None:
                 m = mask[:, t]
                 carry_h, dh = (1 - m) * dh, m * dh
@@ -385,8 +405,16 @@ class _Recurrent(Layer):
             if k is not None and position > 0 and position % k == 0:
                 dh = np.zeros_like(dh)                       # a chunk boundary: δ goes no further back
                 dc = None if dc is None else np.zeros_like(dc)
+        return self._weight_gradients(record, d_xw, d_hw, deltas, dh, dc)
+
+    def _weight_gradients(self, record, d_xw, d_hw, deltas, dh, dc):
+        """After the loop back through time: ∂L/∂W_hh, ∂L/∂b_hh, ∂L/∂W_ih, ∂L/∂b_ih, one GEMM or sum each over all
+        N·T rows; returns (∂L/∂inputs, ∂L/∂h₀, ∂L/∂c₀)."""
+        W_ih, W_hh, b_ih, b_hh = self._weights(record["layer"], record["direction"])
+        inputs = record["inputs"]
+        N, T, _ = inputs.shape
         record["delta"] = deltas
-        previous = np.stack(record["previous_h"], axis=1).reshape(N * T, -1)    # hₜ₋₁ of every step
+        previous = record["previous_h"].reshape(N * T, -1)          # hₜ₋₁ of every step
         flat_h = d_hw.reshape(N * T, -1)
         np.matmul(previous.T, flat_h, out=W_hh.grad)      # ∂L/∂W_hh = Σₜ hₜ₋₁ᵀ·δpreₜ, one GEMM over N·T rows
         np.sum(flat_h, axis=0, out=b_hh.grad)
