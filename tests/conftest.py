@@ -1,6 +1,8 @@
 import numpy as np
 import pytest
 
+import deltaprop as dp
+
 
 @pytest.fixture
 def rng():
@@ -51,3 +53,27 @@ def packaged_file(package: str, *parts: str) -> str:
     if spec is None:
         pytest.skip(f"{package} is not installed")
     return os.path.join(os.path.dirname(spec.origin), *parts)
+
+
+class FailAt(dp.Callback):
+    """Raises ``error`` (default: RuntimeError("stop")) at the end of epoch ``epoch`` (0-based): a full disk, a
+    MemoryError, a bug."""
+
+    def __init__(self, epoch, error=None):
+        self.epoch, self.error = epoch, error if error is not None else RuntimeError("stop")
+
+    def on_epoch_end(self, epoch, logs):
+        if epoch == self.epoch:
+            raise self.error
+
+
+def load_example(name: str):
+    """examples/NAME.py as a module (the runs the docs and slow tests share)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "examples" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

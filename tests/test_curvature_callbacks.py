@@ -1,6 +1,7 @@
 """The Sharpness and GradientNoise callbacks record into the history what the curvature functions compute."""
 import numpy as np
 import pytest
+from conftest import FailAt
 
 import deltaprop as dp
 
@@ -70,14 +71,6 @@ def test_history_record_needs_a_finished_epoch():
 
 def test_a_run_with_sharpness_resumed_from_its_backup_records_what_an_uninterrupted_run_records(tmp_path):
     X, y = regression_data()
-
-    class FailAt(dp.Callback):
-        def __init__(self, epoch):
-            self.epoch = epoch
-
-        def on_epoch_end(self, epoch, logs):
-            if epoch == self.epoch:
-                raise RuntimeError("stop")
 
     def run(folder, fail):
         model = dp.Sequential([dp.Dense(3, 8), dp.Tanh(), dp.Dense(8, 1)], seed=3, dtype="float64")

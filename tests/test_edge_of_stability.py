@@ -1,26 +1,16 @@
 """Cohen et al. (2021) on MNIST-1D: under full-batch gradient descent λ_max rises to 2/η and stays there
 (±10%) while the loss keeps falling, not monotonically. The run is examples/edge_of_stability.py."""
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
+from conftest import load_example
 
 pytest.importorskip("mnist1d")
 pytest.importorskip("scipy")
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "edge_of_stability.py"
-
-
-def load_example():
-    spec = importlib.util.spec_from_file_location("edge_of_stability", EXAMPLE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.mark.slow
 def test_sharpness_rises_to_two_over_eta_and_stays_within_ten_percent_for_two_learning_rates():
-    example = load_example()
+    example = load_example("edge_of_stability")
     data = example.mnist1d_5000()
     for limit in example.LIMITS:
         history = example.train(2 / limit, data=data)

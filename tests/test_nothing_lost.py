@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import deltaprop as dp
-from conftest import run_cli
+from conftest import FailAt, run_cli
 
 pytest.importorskip("pandas")
 
@@ -24,17 +24,6 @@ def _data():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(200, 5))
     return X, (X[:, 0] + X[:, 1] > 0).astype(int)
-
-
-class FailAt(dp.Callback):
-    """Raises ``error`` at the end of epoch ``epoch`` (0-based): a full disk, a MemoryError, a bug."""
-
-    def __init__(self, epoch, error):
-        self.epoch, self.error = epoch, error
-
-    def on_epoch_end(self, epoch, logs):
-        if epoch == self.epoch:
-            raise self.error
 
 
 def _fit(backup_dir, *extra, epochs=6):

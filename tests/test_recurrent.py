@@ -3,6 +3,7 @@ every parameter gradient and ∂L/∂(initial state); and the float64 gradient c
 compiled one and the NumPy cells."""
 import numpy as np
 import pytest
+from conftest import FailAt
 
 import deltaprop as dp
 
@@ -275,14 +276,6 @@ def test_model_files_pickle_and_backups_keep_recurrent_layers(rng, tmp_path):
     for copy in (dp.load(tmp_path / "m.safetensors"), pickle.loads(pickle.dumps(model))):
         np.testing.assert_array_equal(copy.predict(X), expected)
         assert copy.layers[0].config() == model.layers[0].config()
-
-    class FailAt(dp.Callback):
-        def __init__(self, epoch):
-            self.epoch = epoch
-
-        def on_epoch_end(self, epoch, logs):
-            if epoch == self.epoch:
-                raise RuntimeError("stop")
 
     def run(folder, fail):
         fresh = dp.Sequential([dp.GRU(2, 4), dp.Dense(4, 3)], seed=1)

@@ -1,26 +1,15 @@
 """The adding problem over 50 steps: a tanh RNN's δ vanishes through time and it stays at the baseline; a GRU
 and an LSTM learn the task. examples/adding_problem.py is the run."""
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
+from conftest import load_example
 
 import deltaprop as dp
-
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "adding_problem.py"
-
-
-def load_example():
-    spec = importlib.util.spec_from_file_location("adding_problem", EXAMPLE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.mark.slow
 def test_a_plain_rnn_fails_where_a_gru_and_an_lstm_learn():
-    example = load_example()
+    example = load_example("adding_problem")
     baseline = example.baseline()
     assert 0.14 < baseline < 0.18
     rnn, _, rnn_mse = example.train("RNN")

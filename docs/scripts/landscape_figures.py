@@ -12,26 +12,18 @@
 """
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 
 import deltaprop as dp
+import runs  # beside this script
 
-ROOT = Path(__file__).resolve().parent.parent.parent
-
-
-def _example():
-    spec = importlib.util.spec_from_file_location("edge_of_stability", ROOT / "examples" / "edge_of_stability.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def edge_of_stability(out: Path, quick: bool) -> None:
-    example = _example()
+    example = runs.example("edge_of_stability")
     data = example.mnist1d_5000()
     figure, (top, bottom) = plt.subplots(2, 1, figsize=(7, 6), sharex=True)
     for limit, colour in zip(example.LIMITS, ("tab:blue", "tab:red")):

@@ -8,27 +8,19 @@
 """
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 
 import deltaprop as dp
+import runs  # beside this script
 
-ROOT = Path(__file__).resolve().parent.parent.parent
 COLOURS = {"RNN": "tab:red", "GRU": "tab:blue", "LSTM": "tab:green"}
 
 
-def _example():
-    spec = importlib.util.spec_from_file_location("adding_problem", ROOT / "examples" / "adding_problem.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def main(out: Path, quick: bool) -> None:
-    example = _example()
+    example = runs.example("adding_problem")
     baseline = example.baseline()
     trained = {name: example.train(name, epochs=2 if quick else 30) for name in example.LAYERS}
     figure, axis = plt.subplots(figsize=(7, 4))

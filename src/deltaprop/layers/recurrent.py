@@ -459,8 +459,19 @@ class RNN(_Recurrent):
     cell_name = "rnn"
 
 
+class _Gated(_Recurrent):
+    """GRU and LSTM: their gates fix the nonlinearities, so they take no ``nonlinearity``."""
+
+    def __init__(self, n_in: int, hidden: int, *, num_layers: int = 1, bidirectional: bool = False,
+                 return_sequences: bool = False, mask_value: float | None = None, bptt_steps: int | None = None,
+                 recurrent_init: str = "uniform"):
+        super().__init__(n_in, hidden, num_layers=num_layers, bidirectional=bidirectional,
+                         return_sequences=return_sequences, mask_value=mask_value, bptt_steps=bptt_steps,
+                         recurrent_init=recurrent_init)
+
+
 @register_layer(name="gru")
-class GRU(_Recurrent):
+class GRU(_Gated):
     """Gated recurrent unit, as ``torch.nn.GRU(batch_first=True)``::
 
         r = σ(xₜW_ir + b_ir + hₜ₋₁W_hr + b_hr)       z = σ(xₜW_iz + b_iz + hₜ₋₁W_hz + b_hz)
@@ -472,16 +483,9 @@ class GRU(_Recurrent):
 
     cell_name = "gru"
 
-    def __init__(self, n_in: int, hidden: int, *, num_layers: int = 1, bidirectional: bool = False,
-                 return_sequences: bool = False, mask_value: float | None = None, bptt_steps: int | None = None,
-                 recurrent_init: str = "uniform"):
-        super().__init__(n_in, hidden, num_layers=num_layers, bidirectional=bidirectional,
-                         return_sequences=return_sequences, mask_value=mask_value, bptt_steps=bptt_steps,
-                         recurrent_init=recurrent_init)
-
 
 @register_layer(name="lstm")
-class LSTM(_Recurrent):
+class LSTM(_Gated):
     """Long short-term memory, as ``torch.nn.LSTM(batch_first=True)``::
 
         i, f, o = σ(xₜW_i* + b_i* + hₜ₋₁W_h* + b_h*),   g = tanh(…)
@@ -492,13 +496,6 @@ class LSTM(_Recurrent):
     """
 
     cell_name = "lstm"
-
-    def __init__(self, n_in: int, hidden: int, *, num_layers: int = 1, bidirectional: bool = False,
-                 return_sequences: bool = False, mask_value: float | None = None, bptt_steps: int | None = None,
-                 recurrent_init: str = "uniform"):
-        super().__init__(n_in, hidden, num_layers=num_layers, bidirectional=bidirectional,
-                         return_sequences=return_sequences, mask_value=mask_value, bptt_steps=bptt_steps,
-                         recurrent_init=recurrent_init)
 
 
 @contextlib.contextmanager
