@@ -43,9 +43,7 @@ def edge_of_stability(out: Path, quick: bool) -> None:
     bottom.set_xlabel("step")
     bottom.set_ylabel("training loss (log)")
     bottom.legend(fontsize=8)
-    figure.tight_layout()
-    figure.savefig(out / "edge-of-stability.png", dpi=100)
-    plt.close(figure)
+    runs.save(figure, out / "edge-of-stability.png")
 
 
 def quickstart_network(X, y, quick: bool) -> dp.Sequential:
@@ -79,9 +77,7 @@ def landscapes(out: Path, X, y, quick: bool) -> None:
     axis.set_xlabel("eigenvalue of the Hessian (dotted: the top 3 by Lanczos)")
     axis.set_ylabel("density (log)")
     axis.set_title("Hessian spectrum of the Quickstart MLP on the digits (SLQ)")
-    figure.tight_layout()
-    figure.savefig(out / "spectrum.png", dpi=100)
-    plt.close(figure)
+    runs.save(figure, out / "spectrum.png")
     print(f"spectrum: top eigenvalues {', '.join(f'{v:.3f}' for v in top)}; nodes from {density.nodes.min():.3f}; "
           f"weight below 0: {density.weights[density.nodes < 0].sum():.3f}; weights sum to {density.weights.sum():.6f}")
 
@@ -102,9 +98,7 @@ def barrier(out: Path, X, y, quick: bool) -> None:
     axis.set_ylabel("training loss")
     axis.set_title("Two fit_best_of starts, tanh MLP 64-32-10 on the digits")
     axis.legend()
-    figure.tight_layout()
-    figure.savefig(out / "barrier.png", dpi=100)
-    plt.close(figure)
+    runs.save(figure, out / "barrier.png")
     print(f"barrier between two starts: straight line {line.height:.4f}, Bézier curve {curve.height:.4f}")
 
 

@@ -33,9 +33,7 @@ def main(out: Path, quick: bool) -> None:
     axis.set_ylabel("training MSE (log)")
     axis.set_title(f"The adding problem over {example.T} steps, 16 units each")
     axis.legend(fontsize=8)
-    figure.tight_layout()
-    figure.savefig(out / "rnn-adding-loss.png", dpi=100)
-    plt.close(figure)
+    runs.save(figure, out / "rnn-adding-loss.png")
 
     X, y = example.adding(256, seed=2)
     figure, axis = plt.subplots(figsize=(7, 4))
@@ -50,6 +48,4 @@ def main(out: Path, quick: bool) -> None:
     axis.set_ylabel("‖δₜ‖ = ‖∂L/∂hₜ‖ (log)")
     axis.set_title("How much of the error reaches each step, after training")
     axis.legend(fontsize=8)
-    figure.tight_layout()
-    figure.savefig(out / "rnn-delta-through-time.png", dpi=100)
-    plt.close(figure)
+    runs.save(figure, out / "rnn-delta-through-time.png")

@@ -1,4 +1,4 @@
-"""The example runs (examples/NAME.py) the figure scripts draw from, loaded as modules."""
+"""The example runs (examples/NAME.py) the figure scripts draw from, loaded as modules, and how they save."""
 from __future__ import annotations
 
 import importlib.util
@@ -13,3 +13,12 @@ def example(name: str):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def save(figure, path) -> None:
+    """Lay out ``figure``, write it as a PNG at ``path`` (100 dpi, as the docs' other pictures) and close it."""
+    import matplotlib.pyplot as plt
+
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
