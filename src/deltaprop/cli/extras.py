@@ -17,6 +17,8 @@ NEEDS = {
     "landscape": ("pandas", "matplotlib", "sklearn"),
     "export": ("onnx",),
 }
+#: what 'deltaprop playground' needs, from the 'playground' extra
+PLAYGROUND_PACKAGES = {"starlette": "starlette", "uvicorn": "uvicorn", "sklearn": "scikit-learn"}
 
 
 def installed(module: str) -> bool:
@@ -28,6 +30,12 @@ def installed(module: str) -> bool:
 
 def check(command: str) -> None:
     """Raise [`InputError`][deltaprop.InputError] naming the missing packages and the extra that brings them."""
+    if command == "playground":
+        missing = [package for module, package in PLAYGROUND_PACKAGES.items() if not installed(module)]
+        if missing:
+            raise InputError(f"'deltaprop playground' needs {', '.join(missing)}, not installed: "
+                             "pip install 'deltaprop[playground]'")
+        return
     missing = [CLI_PACKAGES[module] for module in NEEDS.get(command, ()) if not installed(module)]
     if missing:
         verb = "is" if len(missing) == 1 else "are"

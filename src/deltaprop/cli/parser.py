@@ -103,7 +103,7 @@ def _train_options(parser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import commands, explain, landscape, train
+    from . import commands, explain, landscape, playground, train
 
     parser = OneLineParser(prog="deltaprop", description="Train and use neural networks by backpropagation.",
                            epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -186,6 +186,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Rademacher vectors of the Hutchinson trace, 2 backward passes each [30]")
     p.add_argument("--seed", type=int, default=0, help="seed of the sample, the directions and the vectors [0]")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    p = command("playground", "a web page to train small networks on 2-D data and watch every δ and gradient "
+                "(needs deltaprop[playground])", playground.run, epilog=EXIT_CODES)
+    p.add_argument("--port", type=int, default=8765, help="the port on 127.0.0.1; 0 picks a free one [8765]")
+    p.add_argument("--no-browser", action="store_true", help="print the URL only, open no browser")
 
     p = command("explain", "one backpropagation step of a 2-2-1 network, with every number", explain.run)
     p.add_argument("--lr", type=float, default=0.5, help="learning rate α [0.5]")

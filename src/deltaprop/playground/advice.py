@@ -1,0 +1,54 @@
+"""`diagnose`'s findings for the page, each with the one-click changes its advice names.
+
+An action is a label and the settings it changes; applying it starts a new run with those settings.
+"""
+from __future__ import annotations
+
+import math
+
+from ..diagnostics import diagnose
+
+SQUASHING = ("sigmoid", "tanh")
+
+
+def actions(kind: str, settings) -> list:
+    """The changes that follow the advice of a finding of ``kind`` and are not already made."""
+    options = []
+    relu_he = {"label": "Switch to ReLU + He", "change": {"activation": "relu", "init": "he_normal"}}
+    batchnorm = {"label": "Add BatchNorm", "change": {"batchnorm": True}}
+    lower_lr = {"label": f"Lower the learning rate to {settings.lr / 10:g}", "change": {"lr": settings.lr / 10}}
+    if kind == "vanishing":
+        options += [batchnorm] if not settings.batchnorm else []
+        options += [relu_he] if settings.activation in SQUASHING else []
+    elif kind == "exploding":
+        options += [lower_lr] + ([batchnorm] if not settings.batchnorm else [])
+    elif kind == "dead_units":
+        options += [{"label": "Switch to LeakyReLU", "change": {"activation": "leaky_relu"}}, lower_lr]
+    elif kind == "saturation":
+        options += [relu_he]
+        if settings.init not in ("auto", "glorot_uniform", "glorot_normal"):
+            options.append({"label": "Use Glorot init", "change": {"init": "glorot_uniform"}})
+    elif kind == "nonfinite":
+        options.append(lower_lr)
+    return options
+
+
+def findings(model, X, y, loss, settings) -> list:
+    """``diagnose`` on the training rows (2 batches of up to 256 rows; nothing in the model changes), as
+    ``{"kind", "layer", "where", "value", "text", "advice", "actions"}`` dicts."""
+    if model.needs_batch_statistics() and len(X) < 2:
+        return []
+    shown = []
+    for finding in diagnose(model, X, y, loss, n_batches=2, batch_size=min(256, len(X)), seed=0):
+        shown.append({"kind": finding.kind, "layer": finding.layer, "where": finding.layer_name,
+                      "value": finding.value if math.isfinite(finding.value) else None, "text": str(finding), "advice": finding.advice,
+                      "actions": actions(finding.kind, settings)})
+    return shown
+
+
+def non_finite(message: str, settings) -> dict:
+    """The finding of a run that TerminateOnNaN stopped (its weights are back at the last finite ones)."""
+    return {"kind": "nonfinite", "layer": -1, "where": "training", "value": None, "text": message,
+            "advice": "training diverged: " + message.removeprefix("TerminateOnNaN: ") +
+                      ". Lower the learning rate, or clip gradients",
+            "actions": actions("nonfinite", settings)}

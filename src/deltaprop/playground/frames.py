@@ -1,0 +1,101 @@
+"""What the page draws after an epoch, measured on the real model: the pictures of the output and of every
+hidden unit over the grid, the weights, and which units are dead or saturated.
+
+Pictures travel as bytes (one per grid cell, base64): 0–255 stands for the value's range, given beside it.
+"""
+from __future__ import annotations
+
+import base64
+
+import numpy as np
+
+from ..training.measures import SATURATION_DERIVATIVE
+
+GRID = 50               # the output's picture has GRID × GRID cells
+UNIT_STRIDE = 2         # a hidden unit's picture: every second cell of that grid (25 × 25)
+#: a unit is dead when z ≤ 0 on every training row, saturated when f'(z) < 1e-3 on more than half of them
+SATURATED_SHARE = 0.5
+
+
+def _bytes(values: np.ndarray, low: float, high: float) -> str:
+    """base64 of round(255·(v − low)/(high − low)), clipped to 0–255."""
+    scaled = np.clip((values - low) / (high - low if high > low else 1.0), 0.0, 1.0) * 255
+    return base64.b64encode(np.rint(scaled).astype(np.uint8).tobytes()).decode("ascii")
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
+
+
+def weight_layers(model) -> list:
+    """Indices of the Dense layers in ``model.layers``, in order (the last is the output layer)."""
+    return [index for index, layer in enumerate(model.layers) if layer.kind == "weights"]
+
+
+def output_picture(task: str, logits: np.ndarray, value_range: tuple) -> dict:
+    """Classification: P(class 1) for two classes; otherwise the most probable class and its probability.
+    Regression: the predicted value within ``value_range``."""
+    if task == "regression":
+        low, high = value_range
+        return {"kind": "value", "low": low, "high": high, "values": _bytes(logits[:, 0], low, high)}
+    probabilities = softmax(logits)
+    if probabilities.shape[1] == 2:
+        return {"kind": "probability", "values": _bytes(probabilities[:, 1], 0.0, 1.0)}
+    return {"kind": "classes", "classes": _bytes(probabilities.argmax(axis=1), 0, 255),
+            "values": _bytes(probabilities.max(axis=1), 0.0, 1.0)}
+
+
+def unit_pictures(model) -> list:
+    """For each hidden Dense layer, each unit's activation A over every second cell of the grid (after the last forward pass), scaled
+    to [−m, m] with m its largest |A|: ``[{"scale": m, "values": base64}, …]`` per layer."""
+    pictures = []
+    for trace in model.inspect()[:-1]:
+        units = []
+        for column in trace.A.T:
+            column = column.reshape(GRID, GRID)[::UNIT_STRIDE, ::UNIT_STRIDE].ravel()
+            scale = float(np.abs(column).max())
+            scale = scale if np.isfinite(scale) and scale > 0 else 1.0
+            units.append({"scale": scale, "values": _bytes(column, -scale, scale)})
+        pictures.append(units)
+    return pictures
+
+
+def unit_states(model, X_train: np.ndarray) -> list:
+    """Per hidden layer, per unit: "dead" (ReLU family: z ≤ 0 on every training row), "saturated" (sigmoid or tanh:
+    f'(z) < 1e-3 on more than half of the rows) or "" — measured in inference mode on the training rows."""
+    model.forward(X_train)
+    dense = weight_layers(model)
+    states = []
+    for position, index in enumerate(dense[:-1]):
+        following = model.layers[index + 1:dense[position + 1]]
+        activation = next((layer for layer in following if layer.family in ("relu", "squashing")), None)
+        n_units = model.layers[index].n_out
+        state = [""] * n_units
+        if activation is not None and activation.family == "relu":
+            dead = np.asarray(activation.input).max(axis=0) <= 0
+            state = ["dead" if d else "" for d in dead]
+        elif activation is not None:
+            share = np.mean(activation.derivative() < SATURATION_DERIVATIVE, axis=0)
+            state = ["saturated" if s > SATURATED_SHARE else "" for s in share]
+        states.append(state)
+    return states
+
+
+def weights(model) -> list:
+    """Every Dense layer's W (n_in × n_out) and b as lists, for the edges and the unit biases."""
+    shown = []
+    for index in weight_layers(model):
+        layer = model.layers[index]
+        bias = layer.b.value.tolist() if getattr(layer, "use_bias", False) else [0.0] * layer.n_out
+        shown.append({"W": np.round(np.nan_to_num(layer.W.value), 5).tolist(),
+                      "b": np.round(np.nan_to_num(bias), 5).tolist()})
+    return shown
+
+
+def picture_frame(model, task: str, grid_inputs: np.ndarray, X_train: np.ndarray, value_range: tuple) -> dict:
+    """The pictures, weights and unit states of the model as it is now (inference mode, nothing changes)."""
+    logits = model.forward(grid_inputs)
+    frame = {"output": output_picture(task, logits, value_range), "units": unit_pictures(model),
+             "weights": weights(model), "states": unit_states(model, X_train)}
+    return frame

@@ -1,0 +1,302 @@
+"""One tab's training run: ``dp.fit`` in a thread of its own, driven by the page (play, pause, one epoch,
+speed, new settings) through a callback that waits between epochs.
+
+The page is never sent a queue: after each epoch the run keeps only its *latest* frame (pictures, weights,
+unit states, findings) and the per-epoch rows; a stream sends what is new when it can. Anything that reads the
+whole model (a step explained, a download) runs in the training thread between two epochs, where no batch is
+half done.
+"""
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import threading
+import time
+
+import numpy as np
+
+from ..training import measures
+from ..training.callbacks import Callback, TerminateOnNaN
+from ..training.trainer import fit
+from . import advice, frames
+from .data import grid, problem
+from .network import build_loss, build_model, build_optimizer, metric
+from .settings import MAX_LAYERS, MAX_UNITS, Settings
+
+MAX_EPOCHS = 1_000_000      # a run goes on until paused or closed
+FRAME_INTERVAL = 0.05       # at most 20 frames a second while playing
+FINDINGS_INTERVAL = 1.0     # diagnose at most once a second (and at every paused frame)
+SPEEDS = (1, 3, 10, 30, 100, 0)   # epochs per second; 0: as fast as it trains
+
+
+class Closed(Exception):
+    """The run was closed (its tab went away, or new settings replaced it)."""
+
+
+class Bridge(Callback):
+    """The fit callback between the run and the page: it measures δ and ‖∂L/∂W‖ of every batch, publishes a
+    frame after an epoch, and waits while the run is paused."""
+
+    def __init__(self, session: "Session"):
+        self.session = session
+        self.layers = []
+
+    def on_train_begin(self, logs):
+        self.layers = frames.weight_layers(self.run.model)
+        self._reset_sums()
+        self.session._epoch_done(self.run, None)
+
+    def _reset_sums(self):
+        model = self.run.model
+        self.delta_sq = [np.zeros(model.layers[i].n_out) for i in self.layers]
+        self.grad_norm = np.zeros(len(self.layers))
+        self.batches = 0
+
+    def on_backward_end(self, batch, logs):
+        model = self.run.model
+        with np.errstate(over="ignore", invalid="ignore"):    # exploding δ is what the heatmap is for
+            for position, index in enumerate(self.layers):
+                layer = model.layers[index]
+                delta = layer.grad_output
+                self.delta_sq[position] += np.mean(delta * delta, axis=0)
+                self.grad_norm[position] += measures.norm(layer.W.grad)
+        self.batches += 1
+
+    def on_epoch_end(self, epoch, logs):
+        count = max(self.batches, 1)
+        gradients = {"delta": [_short(np.sqrt(sums / count)) for sums in self.delta_sq],
+                     "grad_norm": _short(self.grad_norm / count)}
+        self._reset_sums()
+        self.session._epoch_done(self.run, dict(logs, **gradients))
+
+
+class Session:
+    """A run with its own settings, model, thread and latest frame. ``play``, ``pause``, ``step`` (one epoch),
+    ``set_speed``, ``reset(settings)`` and ``close`` drive it; ``snapshot(since_rows)`` reads what is new."""
+
+    def __init__(self, settings: Settings, speed: int = 0):
+        self.condition = threading.Condition()
+        self.speed = speed
+        self.generation = 0
+        self.thread = None
+        self.closed = False
+        self._start(settings)
+
+    # ------------------------------------------------------------------ the run's life
+    def _start(self, settings: Settings) -> None:
+        self.settings = settings
+        self.problem = problem(settings)
+        self.model = build_model(settings, self.problem.X_train.shape[1], self.problem.n_out)
+        self.loss = build_loss(settings)
+        self.optimizer = build_optimizer(settings)
+        p = self.problem
+        self.grid_inputs = frames_inputs(p, settings)
+        self.value_range = ((float(min(p.y_train.min(), p.y_test.min())), float(max(p.y_train.max(), p.y_test.max())))
+                            if p.task == "regression" else (0.0, 1.0))
+        self.state = "paused"
+        self.steps_left = 0
+        self.stopping = False
+        self.rows = []
+        self.frame = None
+        self.version = 0
+        self.findings = []
+        self.error = None
+        self.message = ""
+        self.last_frame_at = self.last_findings_at = self.last_epoch_at = 0.0
+        self.jobs = []
+        self.generation += 1
+        self.thread = threading.Thread(target=self._train, name=f"playground-run-{id(self)}", daemon=True)
+        self.thread.start()
+
+    def _train(self) -> None:
+        p = self.problem
+        try:
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):   # TerminateOnNaN says where
+                history = fit(self.model, p.X_train, p.y_train, loss=self.loss, optimizer=self.optimizer,
+                              epochs=MAX_EPOCHS, batch_size=self.settings.batch_size,
+                              validation_data=(p.X_test, p.y_test),
+                              metrics=[metric(self.settings)], seed=self.settings.seed, verbose=0,
+                              callbacks=[Bridge(self), TerminateOnNaN()])
+            self.message = history.message      # why it stopped by itself (a non-finite value …)
+            stopped = [advice.non_finite(history.message, self.settings)] if history.stop_reason == "non_finite" \
+                else None
+            self._publish(self.model, self.loss, time.perf_counter(), findings=stopped)
+        except Closed:
+            pass
+        except Exception as exc:                    # shown on the page; the server goes on
+            with self.condition:
+                self.error = f"{type(exc).__name__}: {exc}"
+                self.state = "failed"
+                self.version += 1
+                self.condition.notify_all()
+        finally:
+            with self.condition:
+                if self.state != "failed":
+                    self.state = "stopped"
+                self._run_jobs_locked()
+                self.condition.notify_all()
+
+    def _stop_thread(self) -> None:
+        with self.condition:
+            self.stopping = True
+            self.condition.notify_all()
+        if self.thread is not None and self.thread is not threading.current_thread():
+            self.thread.join()
+
+    def reset(self, settings: Settings | None = None) -> None:
+        """End the run and start a new one (new settings, or the same ones: new weights from the same seed)."""
+        self._stop_thread()
+        self._start(settings or self.settings)
+
+    def close(self) -> None:
+        self.closed = True
+        self._stop_thread()
+
+    # ------------------------------------------------------------------ controls
+    def play(self) -> None:
+        with self.condition:
+            if self.state == "paused":
+                self.state = "playing"
+                self.version += 1
+            self.condition.notify_all()
+
+    def pause(self) -> None:
+        with self.condition:
+            if self.state == "playing":
+                self.state = "paused"
+                self.version += 1
+            self.condition.notify_all()
+
+    def step(self) -> None:
+        """One more epoch, then pause."""
+        with self.condition:
+            if self.state == "playing":
+                self.state = "paused"
+            if self.state == "paused":
+                self.steps_left += 1
+            self.condition.notify_all()
+
+    def set_speed(self, speed: int) -> None:
+        if speed not in SPEEDS:
+            raise ValueError(f"speed must be one of {', '.join(map(str, SPEEDS))} epochs a second (0: unlimited), "
+                             f"got {speed!r}")
+        with self.condition:
+            self.speed = speed
+            self.condition.notify_all()
+
+    def call(self, job, timeout: float = 30.0):
+        """Run ``job(session)`` in the training thread between two epochs (or here, when no epoch can be under
+        way) and return its result."""
+        future = concurrent.futures.Future()
+        with self.condition:
+            if self.thread is None or not self.thread.is_alive() or self.waiting:
+                return job(self)      # under the lock: the thread cannot start an epoch meanwhile
+            self.jobs.append((job, future))
+            self.condition.notify_all()
+        return future.result(timeout)
+
+    # ------------------------------------------------------------------ in the training thread
+    waiting = False
+
+    def _run_jobs_locked(self) -> None:
+        jobs, self.jobs = self.jobs, []
+        for job, future in jobs:
+            try:
+                future.set_result(job(self))
+            except Exception as exc:
+                future.set_exception(exc)
+
+    def _epoch_done(self, run, row: dict | None) -> None:
+        """After an epoch (row: its logs and gradient measures) or before the first (row None): record, publish a
+        frame when one is due, then wait for the page (paused) or for the speed's pace (playing)."""
+        now = time.perf_counter()
+        with self.condition:
+            if row is not None:
+                self.rows.append(_plain(row))
+            due = row is None or self.state != "playing" or now - self.last_frame_at >= FRAME_INTERVAL
+        if due:
+            self._publish(run.model, run.loss, now)
+        with self.condition:
+            self.waiting = True
+            try:
+                while True:
+                    self._run_jobs_locked()
+                    if self.stopping:
+                        raise Closed()
+                    if self.state == "playing":
+                        pause = 1.0 / self.speed - (time.perf_counter() - self.last_epoch_at) if self.speed else 0.0
+                        if pause <= 0:
+                            break
+                        self.condition.wait(pause)
+                    elif self.steps_left > 0:
+                        self.steps_left -= 1
+                        break
+                    else:
+                        self.condition.wait()
+            finally:
+                self.waiting = False
+            self.last_epoch_at = time.perf_counter()
+
+    def _publish(self, model, loss, now: float, findings=None) -> None:
+        p = self.problem
+        with np.errstate(over="ignore", invalid="ignore"):    # a diverging run is shown, not raised
+            frame = json.dumps(frames.picture_frame(model, p.task, self.grid_inputs, p.X_train, self.value_range))
+            findings_due = self.state != "playing" or now - self.last_findings_at >= FINDINGS_INTERVAL
+            if findings is None and findings_due:
+                findings = advice.findings(model, p.X_train, p.y_train, loss, self.settings)
+        with self.condition:
+            self.frame = frame
+            if findings is not None:
+                self.findings = findings
+                self.last_findings_at = now
+            self.last_frame_at = now
+            self.version += 1
+            self.condition.notify_all()
+
+    # ------------------------------------------------------------------ what the page reads
+    @property
+    def epochs(self) -> int:
+        return len(self.rows)
+
+    def snapshot(self, since_rows: int) -> dict:
+        """What is new since ``since_rows`` epoch rows: the rows, the latest frame, findings and the run's state."""
+        with self.condition:
+            return {"generation": self.generation, "state": self.state, "epoch": len(self.rows),
+                    "speed": self.speed, "rows": self.rows[since_rows:], "frame": self.frame,
+                    "findings": self.findings, "error": self.error, "message": self.message}
+
+    def info(self) -> dict:
+        """The run's fixed facts: settings, data points, axes, classes and the layer sizes."""
+        p = self.problem
+        return {"generation": self.generation, "settings": self.settings.to_dict(), "task": p.task,
+                "extent": p.extent, "grid": frames.GRID,
+                "unit_grid": frames.GRID // frames.UNIT_STRIDE, "limits": {"layers": MAX_LAYERS, "units": MAX_UNITS}, "axes": p.axes, "classes": p.classes,
+                "columns": p.columns,
+                "features": self.settings.features,
+                "sizes": [p.X_train.shape[1], *self.settings.hidden, p.n_out],
+                "train": {"points": np.round(p.points_train, 4).tolist(), "y": p.y_train.tolist()},
+                "test": {"points": np.round(p.points_test, 4).tolist(), "y": p.y_test.tolist()},
+                "value_range": list(self.value_range)}
+
+
+def frames_inputs(p, settings) -> np.ndarray:
+    """The network's inputs at the picture's grid cells."""
+    from .data import features
+
+    return features(grid(p.extent, frames.GRID), settings.features)
+
+
+def _short(values: np.ndarray) -> list:
+    """Four significant digits: what a heatmap colour can show."""
+    return [float(f"{value:.4g}") for value in values]
+
+
+def _plain(row: dict) -> dict:
+    """An epoch row with plain floats, None for a non-finite one (JSON has no NaN)."""
+    def plain(value):
+        if isinstance(value, (np.floating, float, int)) and not isinstance(value, bool):
+            return float(value) if np.isfinite(value) else None
+        if isinstance(value, list):
+            return [plain(item) for item in value]
+        return value
+    return {key: plain(value) for key, value in row.items()}
