@@ -17,12 +17,12 @@ from deltaprop.datasets import toys
 pytest.importorskip("starlette")
 pytest.importorskip("uvicorn")
 
-from deltaprop.playground import data  # noqa: E402
-from deltaprop.playground.session import Session  # noqa: E402
-from deltaprop.playground.settings import Settings  # noqa: E402
-from deltaprop.playground.stepmode import explain_point  # noqa: E402
+from playground_server import LiveServer
 
-from playground_server import LiveServer  # noqa: E402
+from deltaprop.playground import data
+from deltaprop.playground.session import Session
+from deltaprop.playground.settings import Settings
+from deltaprop.playground.stepmode import explain_point
 
 R = toys.RADIUS
 
@@ -125,7 +125,7 @@ def test_tables_are_shown_through_principal_components_or_two_columns():
     settings = Settings.from_dict({"dataset": "wine", "train_fraction": 0.6})
     problem = data.problem(settings)
     X = load_wine().data
-    train, test = data.split(len(X), 0.6, seed=0)
+    train, _ = data.split(len(X), 0.6, seed=0)
     standardized = (X - X[train].mean(axis=0)) / X[train].std(axis=0)
     expected = PCA(n_components=2).fit(standardized[train]).transform(standardized[train])
     expected /= expected.std(axis=0)
@@ -240,7 +240,7 @@ def test_the_script_reproduces_the_run_bit_for_bit(sessions, tmp_path):
     source = session.call(lambda s: __import__("deltaprop.playground.script", fromlist=["script"]).script(
         s.settings, s.epochs))
     (tmp_path / "run.py").write_text(source)
-    result = subprocess.run([sys.executable, "run.py", "history.json"], cwd=tmp_path, capture_output=True, text=True,
+    result = subprocess.run([sys.executable, "run.py", "history.json"], check=False, cwd=tmp_path, capture_output=True, text=True,
                             timeout=300)
     assert result.returncode == 0, result.stderr
     history = json.loads((tmp_path / "history.json").read_text())
@@ -417,12 +417,13 @@ def test_the_command_prints_a_url_with_a_token_and_stops_on_ctrl_c():
         assert httpx.get(url.split("?")[0], timeout=30).status_code == 403
     finally:
         process.send_signal(signal.SIGINT)
-        stdout, stderr = process.communicate(timeout=30)
+        _, stderr = process.communicate(timeout=30)
     assert process.returncode == 130 and stderr.strip().splitlines()[-1] == "deltaprop: interrupted"
 
 
 def test_the_command_refuses_a_taken_port_in_one_line():
     from conftest import run_cli
+
     from deltaprop.cli.playground import bind
 
     taken = bind(0)

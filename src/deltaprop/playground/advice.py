@@ -33,22 +33,34 @@ def actions(kind: str, settings) -> list:
     return options
 
 
+#: what a finding's value measures, as the page words it
+MEASURES = {"vanishing": "RMS δ relative to the output layer's", "exploding": "RMS δ relative to the output layer's",
+            "dead_units": "share of dead units", "saturation": "share of saturated units"}
+
+
 def findings(model, X, y, loss, settings) -> list:
-    """``diagnose`` on the training rows (2 batches of up to 256 rows; nothing in the model changes), as
-    ``{"kind", "layer", "where", "value", "text", "advice", "actions"}`` dicts."""
+    """``diagnose`` on the training rows (2 batches of up to 256 rows; nothing in the model changes), one entry per
+    kind of finding: ``{"kind", "layers", "where", "value", "measure", "advice", "actions"}`` — ``value`` is the
+    worst layer's (the smallest ratio for vanishing, the largest value otherwise)."""
     if model.needs_batch_statistics() and len(X) < 2:
         return []
-    shown = []
+    grouped = {}
     for finding in diagnose(model, X, y, loss, n_batches=2, batch_size=min(256, len(X)), seed=0):
-        shown.append({"kind": finding.kind, "layer": finding.layer, "where": finding.layer_name,
-                      "value": finding.value if math.isfinite(finding.value) else None, "text": str(finding), "advice": finding.advice,
-                      "actions": actions(finding.kind, settings)})
+        grouped.setdefault(finding.kind, []).append(finding)
+    shown = []
+    for kind, group in grouped.items():
+        values = [finding.value for finding in group if math.isfinite(finding.value)]
+        worst = (min(values) if kind == "vanishing" else max(values)) if values else None
+        shown.append({"kind": kind, "layers": [finding.layer for finding in group],
+                      "where": ", ".join(finding.layer_name for finding in group), "value": worst,
+                      "measure": MEASURES.get(kind, ""), "advice": group[0].advice,
+                      "actions": actions(kind, settings)})
     return shown
 
 
 def non_finite(message: str, settings) -> dict:
     """The finding of a run that TerminateOnNaN stopped (its weights are back at the last finite ones)."""
-    return {"kind": "nonfinite", "layer": -1, "where": "training", "value": None, "text": message,
+    return {"kind": "nonfinite", "layers": [], "where": "training", "value": None, "measure": "",
             "advice": "training diverged: " + message.removeprefix("TerminateOnNaN: ") +
                       ". Lower the learning rate, or clip gradients",
             "actions": actions("nonfinite", settings)}

@@ -12,7 +12,7 @@ import numpy as np
 from ..training.measures import SATURATION_DERIVATIVE
 
 GRID = 50               # the output's picture has GRID × GRID cells
-UNIT_STRIDE = 2         # a hidden unit's picture: every second cell of that grid (25 × 25)
+UNIT_BUDGET = 64 * 1024 # cells of all hidden units' pictures together, per frame
 #: a unit is dead when z ≤ 0 on every training row, saturated when f'(z) < 1e-3 on more than half of them
 SATURATED_SHARE = 0.5
 
@@ -46,14 +46,20 @@ def output_picture(task: str, logits: np.ndarray, value_range: tuple) -> dict:
             "values": _bytes(probabilities.max(axis=1), 0.0, 1.0)}
 
 
-def unit_pictures(model) -> list:
-    """For each hidden Dense layer, each unit's activation A over every second cell of the grid (after the last forward pass), scaled
+def unit_stride(n_units: int) -> int:
+    """A hidden unit's picture takes every ``stride``-th cell of the grid: 2 (25 × 25 cells) while all the units'
+    pictures fit in UNIT_BUDGET cells, else 5 (10 × 10) or 10 (5 × 5)."""
+    return next((stride for stride in (2, 5) if n_units * (GRID // stride) ** 2 <= UNIT_BUDGET), 10)
+
+
+def unit_pictures(model, stride: int) -> list:
+    """For each hidden Dense layer, each unit's activation A over every ``stride``-th cell of the grid (after the last forward pass), scaled
     to [−m, m] with m its largest |A|: ``[{"scale": m, "values": base64}, …]`` per layer."""
     pictures = []
     for trace in model.inspect()[:-1]:
         units = []
         for column in trace.A.T:
-            column = column.reshape(GRID, GRID)[::UNIT_STRIDE, ::UNIT_STRIDE].ravel()
+            column = column.reshape(GRID, GRID)[::stride, ::stride].ravel()
             scale = float(np.abs(column).max())
             scale = scale if np.isfinite(scale) and scale > 0 else 1.0
             units.append({"scale": scale, "values": _bytes(column, -scale, scale)})
@@ -82,20 +88,27 @@ def unit_states(model, X_train: np.ndarray) -> list:
     return states
 
 
+def _rounded(values: np.ndarray) -> list:
+    """Three significant digits (what an edge's colour and width can show), 0 for non-finite values."""
+    values = np.nan_to_num(values, posinf=0.0, neginf=0.0)
+    return [float(f"{value:.3g}") for value in values.ravel()] if values.ndim == 1 else \
+        [_rounded(row) for row in values]
+
+
 def weights(model) -> list:
     """Every Dense layer's W (n_in × n_out) and b as lists, for the edges and the unit biases."""
     shown = []
     for index in weight_layers(model):
         layer = model.layers[index]
         bias = layer.b.value.tolist() if getattr(layer, "use_bias", False) else [0.0] * layer.n_out
-        shown.append({"W": np.round(np.nan_to_num(layer.W.value), 5).tolist(),
-                      "b": np.round(np.nan_to_num(bias), 5).tolist()})
+        shown.append({"W": _rounded(layer.W.value), "b": _rounded(np.asarray(bias))})
     return shown
 
 
-def picture_frame(model, task: str, grid_inputs: np.ndarray, X_train: np.ndarray, value_range: tuple) -> dict:
+def picture_frame(model, task: str, grid_inputs: np.ndarray, X_train: np.ndarray, value_range: tuple,
+                  stride: int = 2) -> dict:
     """The pictures, weights and unit states of the model as it is now (inference mode, nothing changes)."""
     logits = model.forward(grid_inputs)
-    frame = {"output": output_picture(task, logits, value_range), "units": unit_pictures(model),
+    frame = {"output": output_picture(task, logits, value_range), "units": unit_pictures(model, stride),
              "weights": weights(model), "states": unit_states(model, X_train)}
     return frame

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..builders import mlp
-from ..losses import CrossEntropy, MSE
+from ..losses import MSE, CrossEntropy
 from ..optim import SGD, Adam, RMSprop
 
 MOMENTUM = 0.9

@@ -5,14 +5,14 @@ from __future__ import annotations
 from ..datasets.toys import NAMES as TOYS
 from .network import MOMENTUM
 
-OPTIMIZER_CODE = {"sgd": "dp.SGD(lr={lr!r})", "momentum": "dp.SGD(lr={lr!r}, momentum=" + repr(MOMENTUM) + ")",
+OPTIMIZER_CODE = {"sgd": "dp.SGD(lr={lr!r})", "momentum": f"dp.SGD(lr={{lr!r}}, momentum={MOMENTUM!r})",
                   "adam": "dp.Adam(lr={lr!r})", "rmsprop": "dp.RMSprop(lr={lr!r})"}
 
 
 def _data_code(settings) -> str:
     s = settings
-    lines = [f"X, y, columns, classes = data.load({s.dataset!r}, points={s.points!r}, noise={s.noise!r}, "
-             f"seed={s.seed!r})",
+    lines = [(f"X, y, columns, classes = data.load({s.dataset!r}, points={s.points!r}, noise={s.noise!r}, "
+              f"seed={s.seed!r})"),
              f"train, test = data.split(len(X), {s.train_fraction!r}, seed={s.seed!r})"]
     if s.dataset in TOYS:
         lines.append("points = X                                    # the toy's coordinates x₁, x₂")

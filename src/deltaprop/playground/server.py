@@ -12,18 +12,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import tempfile
 import hmac
 import json
+import os
 import secrets
+import sys
+import tempfile
 import threading
 from http.cookies import SimpleCookie
 from importlib import resources
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from starlette.responses import (
+    JSONResponse,
+    PlainTextResponse,
+    Response,
+    StreamingResponse,
+)
 from starlette.routing import Route
 
 from ..io import save
@@ -38,6 +44,7 @@ COOKIE = "deltaprop_token"
 MAX_RUNS = 8            # runs at once (tabs); one more is refused until a tab closes
 GRACE = 5.0             # seconds a run outlives its closed event stream (a reload, a network hiccup)
 POLL = 0.02             # how often a stream looks for a new frame
+SWITCH_INTERVAL = 0.001 # seconds a thread may hold the GIL while others wait (Python's default: 0.005)
 
 
 class Guard:
@@ -290,8 +297,15 @@ def create_app(token: str, hosts: set, static_files=None) -> Starlette:
     ]
     @contextlib.asynccontextmanager
     async def lifespan(app):
-        yield
-        await asyncio.to_thread(runs.close_all)     # every run's thread ends with the server
+        # the runs' threads hold the GIL between NumPy calls: hand it over every millisecond rather than every 5, so
+        # that the event loop (requests, streams) waits less behind them
+        previous = sys.getswitchinterval()
+        sys.setswitchinterval(SWITCH_INTERVAL)
+        try:
+            yield
+        finally:
+            await asyncio.to_thread(runs.close_all)     # every run's thread ends with the server
+            sys.setswitchinterval(previous)
 
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.runs = runs

@@ -24,9 +24,36 @@ from .network import build_loss, build_model, build_optimizer, metric
 from .settings import MAX_LAYERS, MAX_UNITS, Settings
 
 MAX_EPOCHS = 1_000_000      # a run goes on until paused or closed
-FRAME_INTERVAL = 0.05       # at most 20 frames a second while playing
+FRAME_INTERVAL = 0.05       # at most 20 frames a second while playing …
+FRAME_SHARE = 0.25          # … and frames take at most a quarter of the run's time (large networks: fewer frames)
 FINDINGS_INTERVAL = 1.0     # diagnose at most once a second (and at every paused frame)
 SPEEDS = (1, 3, 10, 30, 100, 0)   # epochs per second; 0: as fast as it trains
+
+
+class TakeTurns:
+    """A first-come, first-served lock: the runs of all tabs train one epoch at a time, in turn.
+
+    Their threads share one GIL, so running them at once trains no faster; taking turns keeps each epoch short and
+    leaves the GIL free between epochs for the server (requests, streams) instead of fighting over it."""
+
+    def __init__(self):
+        self.condition = threading.Condition()
+        self.issued = 0      # tickets handed out
+        self.serving = 0     # the ticket whose turn it is
+
+    def acquire(self) -> None:
+        with self.condition:
+            ticket, self.issued = self.issued, self.issued + 1
+            while self.serving != ticket:
+                self.condition.wait()
+
+    def release(self) -> None:
+        with self.condition:
+            self.serving += 1
+            self.condition.notify_all()
+
+
+TURNS = TakeTurns()
 
 
 class Closed(Exception):
@@ -37,9 +64,22 @@ class Bridge(Callback):
     """The fit callback between the run and the page: it measures δ and ‖∂L/∂W‖ of every batch, publishes a
     frame after an epoch, and waits while the run is paused."""
 
-    def __init__(self, session: "Session"):
+    def __init__(self, session: Session):
         self.session = session
         self.layers = []
+        self.turn = False        # this run holds TURNS (an epoch is under way)
+
+    def on_epoch_begin(self, epoch, logs):
+        TURNS.acquire()
+        self.turn = True
+
+    def _end_turn(self):
+        if self.turn:
+            self.turn = False
+            TURNS.release()
+
+    def on_train_end(self, logs):
+        self._end_turn()
 
     def on_train_begin(self, logs):
         self.layers = frames.weight_layers(self.run.model)
@@ -63,6 +103,7 @@ class Bridge(Callback):
         self.batches += 1
 
     def on_epoch_end(self, epoch, logs):
+        self._end_turn()
         count = max(self.batches, 1)
         gradients = {"delta": [_short(np.sqrt(sums / count)) for sums in self.delta_sq],
                      "grad_norm": _short(self.grad_norm / count)}
@@ -91,6 +132,7 @@ class Session:
         self.optimizer = build_optimizer(settings)
         p = self.problem
         self.grid_inputs = frames_inputs(p, settings)
+        self.stride = frames.unit_stride(sum(settings.hidden))
         self.value_range = ((float(min(p.y_train.min(), p.y_test.min())), float(max(p.y_train.max(), p.y_test.max())))
                             if p.task == "regression" else (0.0, 1.0))
         self.state = "paused"
@@ -103,6 +145,7 @@ class Session:
         self.error = None
         self.message = ""
         self.last_frame_at = self.last_findings_at = self.last_epoch_at = 0.0
+        self.frame_cost = 0.0      # seconds the last frame took to make
         self.jobs = []
         self.generation += 1
         self.thread = threading.Thread(target=self._train, name=f"playground-run-{id(self)}", daemon=True)
@@ -123,7 +166,7 @@ class Session:
             self._publish(self.model, self.loss, time.perf_counter(), findings=stopped)
         except Closed:
             pass
-        except Exception as exc:                    # shown on the page; the server goes on
+        except Exception as exc:  # noqa: BLE001 - shown on the page; the server and other runs go on
             with self.condition:
                 self.error = f"{type(exc).__name__}: {exc}"
                 self.state = "failed"
@@ -203,7 +246,7 @@ class Session:
         for job, future in jobs:
             try:
                 future.set_result(job(self))
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - handed to the request that asked
                 future.set_exception(exc)
 
     def _epoch_done(self, run, row: dict | None) -> None:
@@ -213,7 +256,8 @@ class Session:
         with self.condition:
             if row is not None:
                 self.rows.append(_plain(row))
-            due = row is None or self.state != "playing" or now - self.last_frame_at >= FRAME_INTERVAL
+            interval = max(FRAME_INTERVAL, self.frame_cost / FRAME_SHARE)
+            due = row is None or self.state != "playing" or now - self.last_frame_at >= interval
         if due:
             self._publish(run.model, run.loss, now)
         with self.condition:
@@ -240,7 +284,8 @@ class Session:
     def _publish(self, model, loss, now: float, findings=None) -> None:
         p = self.problem
         with np.errstate(over="ignore", invalid="ignore"):    # a diverging run is shown, not raised
-            frame = json.dumps(frames.picture_frame(model, p.task, self.grid_inputs, p.X_train, self.value_range))
+            frame = json.dumps(frames.picture_frame(model, p.task, self.grid_inputs, p.X_train, self.value_range,
+                                                    self.stride))
             findings_due = self.state != "playing" or now - self.last_findings_at >= FINDINGS_INTERVAL
             if findings is None and findings_due:
                 findings = advice.findings(model, p.X_train, p.y_train, loss, self.settings)
@@ -250,6 +295,7 @@ class Session:
                 self.findings = findings
                 self.last_findings_at = now
             self.last_frame_at = now
+            self.frame_cost = time.perf_counter() - now
             self.version += 1
             self.condition.notify_all()
 
@@ -270,7 +316,7 @@ class Session:
         p = self.problem
         return {"generation": self.generation, "settings": self.settings.to_dict(), "task": p.task,
                 "extent": p.extent, "grid": frames.GRID,
-                "unit_grid": frames.GRID // frames.UNIT_STRIDE, "limits": {"layers": MAX_LAYERS, "units": MAX_UNITS}, "axes": p.axes, "classes": p.classes,
+                "unit_grid": frames.GRID // self.stride, "limits": {"layers": MAX_LAYERS, "units": MAX_UNITS}, "axes": p.axes, "classes": p.classes,
                 "columns": p.columns,
                 "features": self.settings.features,
                 "sizes": [p.X_train.shape[1], *self.settings.hidden, p.n_out],

@@ -72,10 +72,10 @@ class Settings:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, values) -> "Settings":
+    def from_dict(cls, values) -> Settings:
         """Settings from a JSON object: unknown fields and wrong values raise ``ValueError`` naming the field."""
         if not isinstance(values, dict):
-            raise ValueError(f"settings must be a JSON object, got {type(values).__name__}")
+            raise TypeError(f"settings must be a JSON object, got {type(values).__name__}")
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
@@ -108,7 +108,7 @@ class Settings:
         _choice(self.activation, "activation", ACTIVATIONS)
         _choice(self.init, "init", INITS)
         if not isinstance(self.batchnorm, bool):
-            raise ValueError(f"batchnorm must be true or false, got {self.batchnorm!r}")
+            raise TypeError(f"batchnorm must be true or false, got {self.batchnorm!r}")
         self.dropout = _number(self.dropout, "dropout", 0, 0.9)
         self.l1 = _number(self.l1, "l1", 0, 1)
         self.l2 = _number(self.l2, "l2", 0, 1)

@@ -559,7 +559,12 @@
       item.dataset.kind = finding.kind;
       const title = document.createElement("b");
       title.textContent = finding.kind.replace(/_/g, " ");
-      item.append(title, ` at ${finding.where} (${Number(finding.value).toPrecision(3)}): ${finding.advice}`);
+      const measured = finding.value === null ? "" : ` (${finding.measure}: ${Number(finding.value).toPrecision(3)})`;
+      item.append(title, ` at ${finding.where}${measured}. `);
+      const advice = document.createElement("span");
+      advice.className = "advice";
+      advice.textContent = finding.advice;
+      item.append(advice);
       const actions = document.createElement("div");
       for (const action of finding.actions) {
         const button = document.createElement("button");
