@@ -1,7 +1,7 @@
 """The playground in a real browser: headless Chromium (Debian's ``chromium``) driven by Playwright.
 
 They skip, saying why, where Playwright or Chromium is missing (``apt-get install chromium``; see the README).
-With ``DELTAPROP_SCREENSHOTS=docs/img`` the screenshots they take are written there: the docs show them.
+With ``DELTAPROP_SCREENSHOTS=docs/img/playground`` the screenshots they take are written there: the docs show them.
 """
 import base64
 import io

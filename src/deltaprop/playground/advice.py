@@ -52,10 +52,19 @@ def findings(model, X, y, loss, settings) -> list:
         values = [finding.value for finding in group if math.isfinite(finding.value)]
         worst = (min(values) if kind == "vanishing" else max(values)) if values else None
         shown.append({"kind": kind, "layers": [finding.layer for finding in group],
-                      "where": ", ".join(finding.layer_name for finding in group), "value": worst,
+                      "where": ", ".join(dict.fromkeys(_page_name(model, finding.layer) for finding in group)),
+                      "value": worst,
                       "measure": MEASURES.get(kind, ""), "advice": group[0].advice,
                       "actions": actions(kind, settings)})
     return shown
+
+
+def _page_name(model, index: int) -> str:
+    """What the page calls the layer at ``model.layers[index]``: "hidden k" for the k-th hidden Dense and the layers
+    after it (its BatchNorm, activation, dropout), "output" for the last Dense."""
+    weights = [i for i, layer in enumerate(model.layers) if layer.kind == "weights"]
+    position = sum(i <= index for i in weights)
+    return "output" if position >= len(weights) else f"hidden {max(position, 1)}"
 
 
 def non_finite(message: str, settings) -> dict:
