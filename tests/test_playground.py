@@ -230,6 +230,23 @@ def test_speed_limits_the_epochs_per_second(sessions):
     assert rate <= 15          # an upper bound only: the pace never lets more through (a slow machine gives fewer)
 
 
+def test_a_long_run_keeps_only_its_latest_epochs(sessions, monkeypatch):
+    from deltaprop.playground import session as module
+
+    monkeypatch.setattr(module, "KEPT_VALUES", 40)
+    monkeypatch.setattr(module, "KEPT_EPOCHS", (10, 20))
+    session = sessions(dataset="gaussians", hidden=[2])       # 40 // (2 + 2) = 10 epochs kept
+    session.play()
+    wait_until(lambda: session.epochs >= 60)
+    session.pause()
+    time.sleep(0.1)
+    epochs = session.epochs
+    assert len(session.rows) <= 11
+    assert [row["epoch"] for row in session.rows] == list(range(epochs - len(session.rows), epochs))
+    assert session.snapshot(0)["rows"] == session.rows                  # a stream far behind gets what is kept
+    assert session.snapshot(epochs - 2)["rows"] == session.rows[-2:] and session.snapshot(epochs)["rows"] == []
+
+
 def test_the_script_reproduces_the_run_bit_for_bit(sessions, tmp_path):
     session = sessions(dataset="wine", hidden=[6, 5], activation="relu", dropout=0.1, l2=0.001,
                        optimizer="momentum", lr=0.02, batch_size=10, seed=3,

@@ -147,6 +147,11 @@ def test_the_page_opens_without_console_errors(open_page, shots):
     assert page.evaluate("window.playground.info.sizes") == [2, 8, 8, 2]
     assert "at most 16 hidden layers of at most 32 units" in page.inner_text("#limits")
     page.screenshot(path=os.path.join(shots, "playground-start.png"))
+    # a long run: the page keeps the newest 1,500 epochs one by one and thins the older ones, so it stays bounded
+    kept = page.evaluate("(() => { let rows = []; for (let e = 0; e < 100000; e++) { rows.push({epoch: e}); "
+                         "rows = window.playground.thin(rows); } return rows.map((row) => row.epoch); })()")
+    assert len(kept) <= 3000 and kept[0] == 0 and kept[-1500:] == list(range(100000 - 1500, 100000))
+    assert kept == sorted(kept)
 
 
 def test_the_spiral_is_learned_and_the_boundary_moves(open_page, shots):

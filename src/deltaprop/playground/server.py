@@ -253,7 +253,7 @@ def create_app(token: str, hosts: set, static_files=None) -> Starlette:
                         snapshot = session.snapshot(rows)
                         if snapshot["generation"] != generation:
                             continue
-                        rows += len(snapshot["rows"])
+                        rows = snapshot["epoch"]
                         frame = snapshot.pop("frame") or "null"
                         yield f"event: frame\ndata: {json.dumps(snapshot)[:-1]}, \"frame\": {frame}}}\n\n"
                     else:

@@ -28,6 +28,8 @@ FRAME_INTERVAL = 0.05       # at most 20 frames a second while playing …
 FRAME_SHARE = 0.25          # … and frames take at most a quarter of the run's time (large networks: fewer frames)
 FINDINGS_INTERVAL = 1.0     # diagnose at most once a second (and at every paused frame)
 SPEEDS = (1, 3, 10, 30, 100, 0)   # epochs per second; 0: as fast as it trains
+KEPT_VALUES = 1_000_000     # δ values of the latest epochs a run keeps for a page that (re)connects; older rows go
+KEPT_EPOCHS = (1_000, 20_000)   # … and at least / at most this many epochs
 
 
 class TakeTurns:
@@ -113,7 +115,10 @@ class Bridge(Callback):
 
 class Session:
     """A run with its own settings, model, thread and latest frame. ``play``, ``pause``, ``step`` (one epoch),
-    ``set_speed``, ``reset(settings)`` and ``close`` drive it; ``snapshot(since_rows)`` reads what is new."""
+    ``set_speed``, ``reset(settings)`` and ``close`` drive it; ``snapshot(since_epoch)`` reads what is new.
+
+    It keeps the rows of its latest epochs only (``KEPT_VALUES`` δ values in all, ``KEPT_EPOCHS``): what a
+    stream has not sent yet. A run that plays for hours holds the same memory as one that played for minutes."""
 
     def __init__(self, settings: Settings, speed: int = 0):
         self.condition = threading.Condition()
@@ -138,7 +143,11 @@ class Session:
         self.state = "paused"
         self.steps_left = 0
         self.stopping = False
-        self.rows = []
+        self.rows = []             # the latest epochs' rows: epochs first_kept, first_kept + 1, …
+        self.first_kept = 0
+        self.epoch_count = 0
+        low, high = KEPT_EPOCHS
+        self.kept_rows = min(high, max(low, KEPT_VALUES // (sum(settings.hidden) + self.problem.n_out)))
         self.frame = None
         self.version = 0
         self.findings = []
@@ -256,6 +265,11 @@ class Session:
         with self.condition:
             if row is not None:
                 self.rows.append(_plain(row))
+                self.epoch_count += 1
+                if len(self.rows) > self.kept_rows * 1.1:       # drop the oldest tenth at once
+                    dropped = len(self.rows) - self.kept_rows
+                    del self.rows[:dropped]
+                    self.first_kept += dropped
             interval = max(FRAME_INTERVAL, self.frame_cost / FRAME_SHARE)
             due = row is None or self.state != "playing" or now - self.last_frame_at >= interval
         if due:
@@ -302,13 +316,16 @@ class Session:
     # ------------------------------------------------------------------ what the page reads
     @property
     def epochs(self) -> int:
-        return len(self.rows)
+        """Epochs trained so far."""
+        return self.epoch_count
 
-    def snapshot(self, since_rows: int) -> dict:
-        """What is new since ``since_rows`` epoch rows: the rows, the latest frame, findings and the run's state."""
+    def snapshot(self, since_epoch: int) -> dict:
+        """What is new after the first ``since_epoch`` epochs: their rows (from the oldest kept one, for a stream that
+        is further behind), the latest frame, the findings and the run's state."""
         with self.condition:
-            return {"generation": self.generation, "state": self.state, "epoch": len(self.rows),
-                    "speed": self.speed, "rows": self.rows[since_rows:], "frame": self.frame,
+            new_rows = self.rows[max(since_epoch - self.first_kept, 0):]
+            return {"generation": self.generation, "state": self.state, "epoch": self.epoch_count,
+                    "speed": self.speed, "rows": new_rows, "frame": self.frame,
                     "findings": self.findings, "error": self.error, "message": self.message}
 
     def info(self) -> dict:

@@ -174,6 +174,7 @@
   function onFrame(message) {
     if (!pg.info || message.generation !== pg.info.generation) return;
     for (const row of message.rows) pg.rows.push(row);
+    pg.rows = thin(pg.rows);
     pg.state = message.state;
     pg.epoch = message.epoch;
     pg.findings = message.findings;
@@ -182,6 +183,15 @@
     if (message.error) showError(`Training failed: ${message.error}`);
     else if (message.message) showError(message.message);
     scheduleDraw();
+  }
+
+  // The newest KEEP epochs are kept one by one, older ones thinned to every other row whenever there are twice as
+  // many: a run that plays for hours draws as fast, and holds as little, as one that played for minutes.
+  const KEEP = 1500;
+  function thin(rows) {
+    if (rows.length <= 2 * KEEP) return rows;
+    const old = rows.length - KEEP;
+    return rows.filter((row, i) => i >= old || i % 2 === 0);
   }
 
   let drawPending = false;
@@ -452,9 +462,10 @@
         context.strokeStyle = colour;
         context.lineWidth = 1.5;
         context.beginPath();
+        const first = rows.length ? rows[0].epoch : 0, span = Math.max(rows.length ? rows[rows.length - 1].epoch - first : 0, 1);
         rows.forEach((row, i) => {
           const value = Math.max(low, Math.min(high, row[keys[k]]));
-          const x = left + (rows.length > 1 ? i / (rows.length - 1) : 0) * (right - left);
+          const x = left + (row.epoch - first) / span * (right - left);
           const y = bottom - (value - low) / (high - low || 1) * (bottom - top);
           if (i === 0) context.moveTo(x, y); else context.lineTo(x, y);
         });
@@ -473,21 +484,28 @@
     return RAMP[i].map((channel, c) => Math.round(channel + (RAMP[i + 1][c] - channel) * f));
   }
 
-  function heatmap(canvas, series, labels, bounds) {
-    // series: one array of values per epoch; each value a row of the map. Columns: epochs, binned to fit.
+  function heatmap(canvas, series, epochs, labels, bounds) {
+    // series: one array of values per row, epochs: each row's epoch. Columns: epochs, binned to fit, by epoch number.
     const context = canvas.getContext("2d");
     context.clearRect(0, 0, canvas.width, canvas.height);
     const left = 64, width = canvas.width - left, height = canvas.height;
     if (!series.length) return;
     const rows = series[0].length;
-    const columns = Math.min(series.length, width);
+    const first = epochs[0], span = epochs[epochs.length - 1] - first + 1;
+    const columns = Math.min(span, width);
+    const sums = new Float64Array(columns * rows), counts = new Uint32Array(columns);
+    series.forEach((values, e) => {
+      const c = Math.min(columns - 1, Math.floor((epochs[e] - first) * columns / span));
+      counts[c] += 1;
+      for (let r = 0; r < rows; r++) sums[c * rows + r] += Math.log10(Math.max(values[r], 1e-12));
+    });
     const image = context.createImageData(columns, rows);
+    let last = -1;
     for (let c = 0; c < columns; c++) {
-      const first = Math.floor(c * series.length / columns), last = Math.max(first + 1, Math.floor((c + 1) * series.length / columns));
+      if (counts[c]) last = c;            // an empty bin (thinned history) shows its neighbour on the left
+      if (last < 0) continue;
       for (let r = 0; r < rows; r++) {
-        let sum = 0;
-        for (let e = first; e < last; e++) sum += Math.log10(Math.max(series[e][r], 1e-12));
-        const [red, green, blue] = ramp((sum / (last - first) - bounds[0]) / (bounds[1] - bounds[0] || 1));
+        const [red, green, blue] = ramp((sums[last * rows + r] / counts[last] - bounds[0]) / (bounds[1] - bounds[0] || 1));
         image.data.set([red, green, blue, 255], (r * columns + c) * 4);
       }
     }
@@ -514,12 +532,17 @@
     const rows = pg.rows.filter((row) => row.delta);
     const deltas = rows.map((row) => row.delta.flat());
     const grads = rows.map((row) => row.grad_norm);
-    const logs = deltas.flat().concat(grads.flat()).filter((v) => v > 0).map(Math.log10);
-    let low = -8, high = 0;
-    if (logs.length) {
-      low = Math.min(...logs.slice(-20000));
-      high = Math.max(...logs.slice(-20000));
+    let low = Infinity, high = -Infinity;               // one colour scale for both maps: log₁₀ of what they show
+    for (const values of deltas.concat(grads)) {
+      for (const value of values) {
+        if (value > 0) {
+          const exponent = Math.log10(value);
+          if (exponent < low) low = exponent;
+          if (exponent > high) high = exponent;
+        }
+      }
     }
+    if (low > high) { low = -8; high = 0; }
     const bounds = [low, high];
     const sizes = pg.info.sizes.slice(1);
     const unitLabels = [];
@@ -528,8 +551,9 @@
       unitLabels.push([offset, l === sizes.length - 1 ? "output" : `hidden ${l + 1}`]);
       offset += count;
     });
-    heatmap($("delta-map"), deltas, unitLabels, bounds);
-    heatmap($("grad-map"), grads, sizes.map((_, l) => [l, l === sizes.length - 1 ? "W out" : `W ${l + 1}`]), bounds);
+    const epochs = rows.map((row) => row.epoch);
+    heatmap($("delta-map"), deltas, epochs, unitLabels, bounds);
+    heatmap($("grad-map"), grads, epochs, sizes.map((_, l) => [l, l === sizes.length - 1 ? "W out" : `W ${l + 1}`]), bounds);
     const legend = $("legend").getContext("2d");
     for (let x = 0; x < 200; x++) {
       const [r, g, b] = ramp(x / 199);
@@ -537,7 +561,7 @@
       legend.fillRect(x, 0, 1, 10);
     }
     $("legend-text").textContent = `10^${low.toFixed(1)} … 10^${high.toFixed(1)}` +
-      (pg.rows.length ? ` over ${pg.rows.length} epochs` : "");
+      (pg.epoch ? ` over ${pg.epoch} epochs` : "");
   }
 
   let lastFindings = "";
@@ -696,6 +720,7 @@
       if (pg.runId) navigator.sendBeacon(`/api/runs/${pg.runId}/close`);
     });
     pg.selectPoint = selectPoint;
+    pg.thin = thin;
     pg.applySettings = applySettings;
   }
 
