@@ -335,10 +335,19 @@ def test_bad_requests_get_one_clear_line(server):
         assert response.status_code == 400 and response.json() == {
             "error": "hidden must be a whole number from 1 to 32, got 99"}
         assert client.post("/api/runs", content=b"{not json").status_code == 400
+        before = len(server.runs.sessions)
+        columns = client.post("/api/runs", json={"settings": {"dataset": "iris", "columns": [0, 7]}})
+        assert columns.status_code == 400 and columns.json()["error"].startswith("columns must be below 4")
+        assert len(server.runs.sessions) == before                       # a refused run holds no place
         assert client.get("/api/runs/nope").status_code == 404
         run = client.post("/api/runs", json={"settings": {"hidden": [3]}}).json()
         bad = client.post(f"/api/runs/{run['id']}/control", json={"action": "jump"})
         assert bad.status_code == 400 and "action must be play, pause, step or reset" in bad.json()["error"]
+        refused = client.post(f"/api/runs/{run['id']}/settings", json={"settings": {"dataset": "wine",
+                                                                                  "columns": [3, 20]}})
+        assert refused.status_code == 400 and "columns must be below 13" in refused.json()["error"]
+        client.post(f"/api/runs/{run['id']}/control", json={"action": "step"})      # the run goes on as it was
+        wait_until(lambda: server.runs.get(run["id"]).epochs == 1)
         far = client.post(f"/api/runs/{run['id']}/explain", json={"point": 10_000})
         assert far.status_code == 400 and "point must be a training point number from 0 to 249" in far.json()["error"]
         client.delete(f"/api/runs/{run['id']}")

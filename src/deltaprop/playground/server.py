@@ -93,7 +93,12 @@ class Runs:
                 raise OverflowError(f"{MAX_RUNS} runs are open already: close a playground tab first")
             run_id = secrets.token_urlsafe(9)
             self.sessions[run_id] = None
-        session = Session(settings, speed)
+        try:
+            session = Session(settings, speed)
+        except BaseException:
+            with self.lock:
+                del self.sessions[run_id]          # the place it held is free again
+            raise
         with self.lock:
             self.sessions[run_id] = session
             self.streams[run_id] = 0

@@ -126,12 +126,12 @@ class Session:
         self.generation = 0
         self.thread = None
         self.closed = False
-        self._start(settings)
+        self._start(settings, problem(settings))
 
     # ------------------------------------------------------------------ the run's life
-    def _start(self, settings: Settings) -> None:
+    def _start(self, settings: Settings, data) -> None:
         self.settings = settings
-        self.problem = problem(settings)
+        self.problem = data
         self.model = build_model(settings, self.problem.X_train.shape[1], self.problem.n_out)
         self.loss = build_loss(settings)
         self.optimizer = build_optimizer(settings)
@@ -196,9 +196,12 @@ class Session:
             self.thread.join()
 
     def reset(self, settings: Settings | None = None) -> None:
-        """End the run and start a new one (new settings, or the same ones: new weights from the same seed)."""
+        """End the run and start a new one (new settings, or the same ones: new weights from the same seed).
+        Settings whose data cannot be made (``ValueError``) leave the run as it was."""
+        settings = settings or self.settings
+        data = problem(settings)
         self._stop_thread()
-        self._start(settings or self.settings)
+        self._start(settings, data)
 
     def close(self) -> None:
         self.closed = True
