@@ -86,7 +86,7 @@ class Bridge(Callback):
     def on_train_begin(self, logs):
         self.layers = frames.weight_layers(self.run.model)
         self._reset_sums()
-        self.session._epoch_done(self.run, None)
+        self.session.epoch_done(self.run, None)
 
     def _reset_sums(self):
         model = self.run.model
@@ -110,7 +110,7 @@ class Bridge(Callback):
         gradients = {"delta": [_short(np.sqrt(sums / count)) for sums in self.delta_sq],
                      "grad_norm": _short(self.grad_norm / count)}
         self._reset_sums()
-        self.session._epoch_done(self.run, dict(logs, **gradients))
+        self.session.epoch_done(self.run, dict(logs, **gradients))
 
 
 class Session:
@@ -261,7 +261,7 @@ class Session:
             except Exception as exc:  # noqa: BLE001 - handed to the request that asked
                 future.set_exception(exc)
 
-    def _epoch_done(self, run, row: dict | None) -> None:
+    def epoch_done(self, run, row: dict | None) -> None:
         """After an epoch (row: its logs and gradient measures) or before the first (row None): record, publish a
         frame when one is due, then wait for the page (paused) or for the speed's pace (playing)."""
         now = time.perf_counter()
