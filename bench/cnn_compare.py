@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import alternate, write_section  # noqa: E402
+from common import alternate, jax_epoch_runner, write_section  # noqa: E402
 
 NETWORKS = {
     "mnist1d": {"data": "mnist1d", "batch": 100, "lr": 1e-2},
@@ -91,7 +91,6 @@ def torch_runner(name, X, y):
 def jax_runner(name, X, y):
     import jax
     import jax.numpy as jnp
-    import optax
 
     key = jax.random.PRNGKey(0)
     one_d = name == "mnist1d"
@@ -121,29 +120,7 @@ def jax_runner(name, X, y):
                 x = jax.lax.reduce_window(x, -jnp.inf, jax.lax.max, (1, 1, 2, 2), (1, 1, 2, 2), "VALID")
         return x.reshape(x.shape[0], -1) @ params["W"] + params["b"]
 
-    def loss_fn(params, x, labels):
-        return optax.softmax_cross_entropy_with_integer_labels(forward(params, x), labels).mean()
-
-    optimizer = optax.adam(NETWORKS[name]["lr"])
-    state = {"params": params, "opt": optimizer.init(params)}
-
-    def step(params, opt_state, x, labels):
-        grads = jax.grad(loss_fn)(params, x, labels)
-        updates, opt_state = optimizer.update(grads, opt_state, params)
-        return optax.apply_updates(params, updates), opt_state
-
-    step = jax.jit(step, donate_argnums=(0, 1))
-    rng = np.random.default_rng(0)
-    batch = NETWORKS[name]["batch"]
-
-    def epoch():
-        order = rng.permutation(len(X))
-        for start in range(0, len(X), batch):
-            index = order[start:start + batch]
-            state["params"], state["opt"] = step(state["params"], state["opt"], X[index], y[index])
-        jax.block_until_ready(state["params"])
-
-    return epoch
+    return jax_epoch_runner(forward, params, X, y, NETWORKS[name]["lr"], NETWORKS[name]["batch"])[0]
 
 
 RUNNERS = {"deltaprop": deltaprop_runner, "pytorch": torch_runner, "jax": jax_runner}

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import alternate, machine, publish  # noqa: E402
+from common import alternate, jax_epoch_runner, machine, publish  # noqa: E402
 
 NETWORKS = {
     "mnist1d-gru": {"kind": "gru", "hidden": 6, "bidirectional": True, "flatten": True, "batch": 100, "lr": 1e-2},
@@ -94,7 +94,6 @@ def torch_runner(name, X, y):
 def jax_runner(name, X, y):
     import jax
     import jax.numpy as jnp
-    import optax
 
     spec, _, features, head = _shape(name, X)
     H, gates = spec["hidden"], 3 if spec["kind"] == "gru" else 4
@@ -139,30 +138,7 @@ def jax_runner(name, X, y):
             features_out = runs[-1][0]
         return features_out @ p["W"] + p["b"]
 
-    def loss_fn(p, x, labels):
-        return optax.softmax_cross_entropy_with_integer_labels(forward(p, x), labels).mean()
-
-    optimizer = optax.adam(spec["lr"])
-    state = {"params": params, "opt": optimizer.init(params)}
-
-    def step(p, opt_state, x, labels):
-        grads = jax.grad(loss_fn)(p, x, labels)
-        updates, opt_state = optimizer.update(grads, opt_state, p)
-        return optax.apply_updates(p, updates), opt_state
-
-    step = jax.jit(step, donate_argnums=(0, 1))
-    rng = np.random.default_rng(0)
-
-    def epoch():
-        order = rng.permutation(len(X))
-        for start in range(0, len(X), spec["batch"]):
-            index = order[start:start + spec["batch"]]
-            if len(index) < spec["batch"]:
-                continue               # a last partial batch would compile the step again
-            state["params"], state["opt"] = step(state["params"], state["opt"], X[index], y[index])
-        jax.block_until_ready(state["params"])
-
-    return epoch
+    return jax_epoch_runner(forward, params, X, y, spec["lr"], spec["batch"], full_batches_only=True)[0]
 
 
 RUNNERS = {"deltaprop": deltaprop_runner, "pytorch": torch_runner, "jax": jax_runner}
