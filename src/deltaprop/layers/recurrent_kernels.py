@@ -113,7 +113,7 @@ def _lstm_forward(xw, W_hh, b_hh, h0, c0, mask, reverse, hs, prev, prev_c, saved
             c_last[n, j] = c[j]
 
 
-def _rnn_backward(d_out, d_last, saved, prev, W_hh, mask, reverse, relu, k, tiny, d_x, deltas, dh0):
+def _rnn_backward(d_out, d_last, saved, W_hh, mask, reverse, relu, k, tiny, d_x, deltas, dh0):
     N, T, H = d_out.shape
     dh = np.empty(H, dtype=d_out.dtype)
     new = np.empty(H, dtype=d_out.dtype)
@@ -261,8 +261,7 @@ def backward(cell: str, relu: bool, record: dict, d_out, d_last, W_hh, mask, rev
     d_x, deltas, dh0 = np.empty((N, T, G), dtype=dtype), np.empty((N, T, H), dtype=dtype), np.empty((N, H), dtype)
     W_hh = np.ascontiguousarray(W_hh)
     if cell == "rnn":
-        compiled(_rnn_backward)(d_out, d_last, record["saved"], record["previous_h"], W_hh, mask, reverse, relu, k,
-                                tiny, d_x, deltas, dh0)
+        compiled(_rnn_backward)(d_out, d_last, record["saved"], W_hh, mask, reverse, relu, k, tiny, d_x, deltas, dh0)
         return d_x, d_x, deltas, dh0, None
     if cell == "gru":
         d_h = np.empty_like(d_x)
