@@ -9,6 +9,7 @@ from safetensors.numpy import load as st_load
 from safetensors.numpy import save as st_save
 
 import deltaprop as dp
+from deltaprop import tensorfile
 
 
 @pytest.fixture
@@ -35,6 +36,22 @@ def test_round_trip_keeps_weights_running_statistics_and_outputs(trained, tmp_pa
     np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
     assert loaded.layers[0].l2 == 1e-3 and loaded.layers[3].p == 0.2
     assert loaded.dtype == np.float32
+
+
+def test_bytes_for_sending_are_the_saved_file(trained, tmp_path):
+    model, _, X, _ = trained
+    path = tmp_path / "model.safetensors"
+    dp.save(model, path, info={"from": "a test"})
+    (tmp_path / "sent.safetensors").write_bytes(dp.io.to_bytes(model, info={"from": "a test"}))
+    saved_header, saved_tensors = tensorfile.read(path)
+    sent_header, sent_tensors = tensorfile.read(tmp_path / "sent.safetensors")     # checksum checked on read
+    assert sent_header == saved_header and sent_header["info"] == {"from": "a test"}
+    assert sent_tensors.keys() == saved_tensors.keys()
+    for name, value in saved_tensors.items():
+        np.testing.assert_array_equal(sent_tensors[name], value)
+    np.testing.assert_array_equal(dp.load(tmp_path / "sent.safetensors").predict(X), model.predict(X))
+    with pytest.raises(TypeError, match="model must be a deltaprop Sequential"):
+        dp.io.to_bytes([model])
 
 
 def test_float64_model_round_trip(tmp_path, rng):

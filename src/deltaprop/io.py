@@ -104,6 +104,16 @@ def save(model, path, *, optimizer=None, step: int | None = None, info: dict | N
     tensorfile.write(path, *_tensors_and_header(model, optimizer, step, info))
 
 
+def to_bytes(model, *, info: dict | None = None) -> bytes:
+    """The bytes [`save()`][deltaprop.io.save] writes for ``model`` (no optimizer state), for sending rather than
+    storing: ``load`` reads them back from a file."""
+    from .model import Sequential
+
+    if not isinstance(model, Sequential):
+        raise TypeError(f"model must be a deltaprop Sequential, got {type(model).__name__}")
+    return tensorfile.encode(*_tensors_and_header(model, None, None, info))
+
+
 # ---------------------------------------------------------------------------------------- load
 def _read(path: str) -> tuple[dict, dict]:
     """The header (parsed and checked to describe a model) and the tensors of a model file."""

@@ -31,19 +31,24 @@ CHECKSUM_KIND = "blake2b-256"
 
 
 # -------------------------------------------------------------------------------------- writing
-def write(path, tensors: dict, header: dict) -> None:
-    """Write ``tensors`` and the JSON ``header`` to ``path``, atomically (see the module docstring)."""
+def encode(tensors: dict, header: dict) -> bytes:
+    """The file's bytes: safetensors with the JSON ``header`` and its checksum as metadata."""
     from safetensors.numpy import save as safetensors_bytes
 
+    tensors = {name: np.ascontiguousarray(value) for name, value in tensors.items()}
+    text = json.dumps(header)
+    return safetensors_bytes(tensors, metadata={METADATA_KEY: text, CHECKSUM_KEY: checksum(text, tensors)})
+
+
+def write(path, tensors: dict, header: dict) -> None:
+    """Write ``tensors`` and the JSON ``header`` to ``path``, atomically (see the module docstring)."""
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise ValueError(f"cannot save to {path}: folder {folder} does not exist")
     if os.path.isdir(path):
         raise ValueError(f"cannot save to {path}: it is a folder")
-    tensors = {name: np.ascontiguousarray(value) for name, value in tensors.items()}
-    text = json.dumps(header)
-    data = safetensors_bytes(tensors, metadata={METADATA_KEY: text, CHECKSUM_KEY: checksum(text, tensors)})
+    data = encode(tensors, header)
     with atomic_path(path) as temporary:
         with open(temporary, "wb") as file:
             file.write(data)

@@ -14,12 +14,9 @@ import asyncio
 import contextlib
 import hmac
 import json
-import os
 import secrets
 import sys
-import tempfile
 import threading
-from http.cookies import SimpleCookie
 from importlib import resources
 
 from starlette.applications import Starlette
@@ -32,7 +29,7 @@ from starlette.responses import (
 )
 from starlette.routing import Route
 
-from ..io import save
+from ..io import to_bytes
 from .script import script
 from .session import SPEEDS, Session
 from .settings import Settings
@@ -54,18 +51,14 @@ class Guard:
         self.app, self.token, self.hosts = app, token, hosts
 
     def _allowed(self, scope) -> tuple[bool, str]:
-        headers = {key.decode("latin-1").lower(): value.decode("latin-1") for key, value in scope["headers"]}
-        if headers.get("host") not in self.hosts:
+        request = Request(scope)
+        if request.headers.get("host") not in self.hosts:
             return False, "this server answers only to its own address (127.0.0.1 or localhost)"
-        origin = headers.get("origin")
+        origin = request.headers.get("origin")
         if origin is not None and origin.removeprefix("http://") not in self.hosts:
             return False, f"requests from another origin ({origin}) are refused"
-        given = [headers.get("x-deltaprop-token", "")]
-        query = dict(part.split("=", 1) for part in scope.get("query_string", b"").decode("latin-1").split("&")
-                     if "=" in part)
-        given.append(query.get("token", ""))
-        cookie = SimpleCookie(headers.get("cookie", ""))
-        given.append(cookie[COOKIE].value if COOKIE in cookie else "")
+        given = (request.headers.get("x-deltaprop-token"), request.query_params.get("token"),
+                 request.cookies.get(COOKIE))
         if not any(hmac.compare_digest(candidate.encode(), self.token.encode()) for candidate in given if candidate):
             return False, "a valid token is needed: open the URL that 'deltaprop playground' printed"
         return True, ""
@@ -114,6 +107,22 @@ class Runs:
             self.streams.pop(run_id, None)
         if session is not None:
             session.close()
+
+    def watch(self, run_id: str) -> None:
+        """An event stream of the run opened."""
+        with self.lock:
+            if run_id in self.streams:
+                self.streams[run_id] += 1
+
+    def unwatch(self, run_id: str) -> None:
+        """An event stream of the run closed: the run ends GRACE seconds later unless another one opens."""
+        with self.lock:
+            if run_id in self.streams:
+                self.streams[run_id] -= 1
+        try:
+            asyncio.get_running_loop().call_later(GRACE, self.close_unwatched, run_id)
+        except RuntimeError:      # the loop is shutting down: the server closes every run
+            pass
 
     def close_unwatched(self, run_id: str) -> None:
         """End the run unless an event stream watches it (a reopened one, after a reload)."""
@@ -219,12 +228,8 @@ def create_app(token: str, hosts: set, static_files=None) -> Starlette:
         session = session_or_404(request)
 
         def job(s):
-            info = {"playground": s.settings.to_dict(), "epochs": s.epochs, "inputs": s.settings.features}
-            with tempfile.TemporaryDirectory() as folder:
-                path = os.path.join(folder, "model.safetensors")
-                save(s.model, path, info=info)
-                with open(path, "rb") as file:
-                    return file.read()
+            return to_bytes(s.model, info={"playground": s.settings.to_dict(), "epochs": s.epochs,
+                                           "inputs": s.settings.features})
 
         data = await asyncio.to_thread(session.call, job)
         return Response(data, media_type="application/octet-stream",
@@ -243,8 +248,7 @@ def create_app(token: str, hosts: set, static_files=None) -> Starlette:
     async def events(request):
         run_id = request.path_params["run"]
         session = session_or_404(request)
-        with runs.lock:
-            runs.streams[run_id] = runs.streams.get(run_id, 0) + 1
+        runs.watch(run_id)
 
         async def stream():
             generation, version, rows = None, -1, 0
@@ -264,13 +268,7 @@ def create_app(token: str, hosts: set, static_files=None) -> Starlette:
                     else:
                         await asyncio.sleep(POLL)
             finally:
-                with runs.lock:
-                    if run_id in runs.streams:
-                        runs.streams[run_id] -= 1
-                try:
-                    asyncio.get_running_loop().call_later(GRACE, runs.close_unwatched, run_id)
-                except RuntimeError:      # the loop is shutting down: the server closes every run
-                    pass
+                runs.unwatch(run_id)
 
         return StreamingResponse(stream(), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
