@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import secrets
 import threading
-import time
 
 import pytest
 
@@ -25,21 +24,21 @@ class LiveServer:
         self.runs = None
 
     def __enter__(self):
-        import uvicorn
+        from deltaprop.cli.playground import app_for, serve
 
-        from deltaprop.playground.server import create_app
-
-        app = create_app(self.token, {f"127.0.0.1:{self.port}", f"localhost:{self.port}"})
+        app = app_for(self.sock, self.token)             # the command's own app and server, in a thread
         self.runs = app.app.state.runs
-        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on",
-                                                    timeout_graceful_shutdown=1))
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
+        ready = threading.Event()
+
+        def on_ready(server):
+            self.server = server
+            ready.set()
+
+        self.thread = threading.Thread(target=serve, args=(self.sock, app), kwargs={"on_ready": on_ready},
+                                       daemon=True)
         self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("the playground server did not start")
-            time.sleep(0.02)
+        if not ready.wait(20):
+            raise RuntimeError("the playground server did not start")
         return self
 
     def __exit__(self, *exc):

@@ -9,6 +9,7 @@ import secrets
 import socket
 import sys
 import threading
+import time
 import webbrowser
 
 from ..errors import InputError
@@ -28,23 +29,26 @@ def bind(port: int) -> socket.socket:
         raise InputError(f"--port {port}: cannot listen there ({exc.strerror}); choose another port or --port 0") \
             from None
     sock.listen(64)
-    sock.set_inheritable(True)
     return sock
 
 
-def serve(sock: socket.socket, token: str, *, on_ready=None, log_level: str = "warning") -> None:
-    """Run the server on ``sock`` until Ctrl-C (or ``server.should_exit``); ``on_ready(server)`` once it listens."""
-    import uvicorn
-
+def app_for(sock: socket.socket, token: str):
+    """The playground app answering to this socket's address (127.0.0.1 or localhost at its port)."""
     from ..playground.server import create_app
 
     port = sock.getsockname()[1]
-    app = create_app(token, {f"{HOST}:{port}", f"localhost:{port}"})
+    return create_app(token, {f"{HOST}:{port}", f"localhost:{port}"})
+
+
+def serve(sock: socket.socket, app, *, on_ready=None, log_level: str = "warning") -> None:
+    """Run ``app`` on ``sock`` until Ctrl-C (or ``server.should_exit``); ``on_ready(server)`` once it listens."""
+    import uvicorn
+
     server = uvicorn.Server(uvicorn.Config(app, log_level=log_level, timeout_graceful_shutdown=2, lifespan="on"))
     if on_ready is not None:
         def watch():
             while not server.started and not server.should_exit:
-                threading.Event().wait(0.02)
+                time.sleep(0.02)
             if server.started:
                 on_ready(server)
         threading.Thread(target=watch, daemon=True).start()
@@ -66,7 +70,7 @@ def run(args) -> int:
                 print("(no browser could be opened: copy the URL into one)", file=sys.stderr)
 
     try:
-        serve(sock, token, on_ready=ready)
+        serve(sock, app_for(sock, token), on_ready=ready)
     finally:
         sock.close()
     print("deltaprop playground stopped", flush=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 
 from ..diagnostics import diagnose
+from .frames import weight_layers
 
 SQUASHING = ("sigmoid", "tanh")
 
@@ -62,7 +63,7 @@ def findings(model, X, y, loss, settings) -> list:
 def _page_name(model, index: int) -> str:
     """What the page calls the layer at ``model.layers[index]``: "hidden k" for the k-th hidden Dense and the layers
     after it (its BatchNorm, activation, dropout), "output" for the last Dense."""
-    weights = [i for i, layer in enumerate(model.layers) if layer.kind == "weights"]
+    weights = weight_layers(model)
     position = sum(i <= index for i in weights)
     return "output" if position >= len(weights) else f"hidden {max(position, 1)}"
 

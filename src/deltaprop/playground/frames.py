@@ -9,7 +9,8 @@ import base64
 
 import numpy as np
 
-from ..training.measures import SATURATION_DERIVATIVE
+from ..layers.activations import Softmax
+from ..training.measures import dead_units, saturated_share
 
 GRID = 50               # the output's picture has GRID × GRID cells
 UNIT_BUDGET = 64 * 1024 # cells of all hidden units' pictures together, per frame
@@ -23,11 +24,6 @@ def _bytes(values: np.ndarray, low: float, high: float) -> str:
     return base64.b64encode(np.rint(scaled).astype(np.uint8).tobytes()).decode("ascii")
 
 
-def softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
-    return shifted / shifted.sum(axis=1, keepdims=True)
-
-
 def weight_layers(model) -> list:
     """Indices of the Dense layers in ``model.layers``, in order (the last is the output layer)."""
     return [index for index, layer in enumerate(model.layers) if layer.kind == "weights"]
@@ -39,7 +35,7 @@ def output_picture(task: str, logits: np.ndarray, value_range: tuple) -> dict:
     if task == "regression":
         low, high = value_range
         return {"kind": "value", "low": low, "high": high, "values": _bytes(logits[:, 0], low, high)}
-    probabilities = softmax(logits)
+    probabilities = Softmax().forward(logits)
     if probabilities.shape[1] == 2:
         return {"kind": "probability", "values": _bytes(probabilities[:, 1], 0.0, 1.0)}
     return {"kind": "classes", "classes": _bytes(probabilities.argmax(axis=1), 0, 255),
@@ -52,19 +48,22 @@ def unit_stride(n_units: int) -> int:
     return next((stride for stride in (2, 5) if n_units * (GRID // stride) ** 2 <= UNIT_BUDGET), 10)
 
 
-def unit_pictures(model, stride: int) -> list:
-    """For each hidden Dense layer, each unit's activation A over every ``stride``-th cell of the grid (after the last forward pass), scaled
-    to [−m, m] with m its largest |A|: ``[{"scale": m, "values": base64}, …]`` per layer."""
+def column_pictures(values: np.ndarray, stride: int) -> list:
+    """Each column of ``values`` (one row per cell of the grid) over every ``stride``-th cell, scaled to [−m, m]
+    with m its largest |value|: ``[{"scale": m, "values": base64}, …]``."""
     pictures = []
-    for trace in model.inspect()[:-1]:
-        units = []
-        for column in trace.A.T:
-            column = column.reshape(GRID, GRID)[::stride, ::stride].ravel()
-            scale = float(np.abs(column).max())
-            scale = scale if np.isfinite(scale) and scale > 0 else 1.0
-            units.append({"scale": scale, "values": _bytes(column, -scale, scale)})
-        pictures.append(units)
+    for column in values.T:
+        column = column.reshape(GRID, GRID)[::stride, ::stride].ravel()
+        scale = float(np.abs(column).max())
+        scale = scale if np.isfinite(scale) and scale > 0 else 1.0
+        pictures.append({"scale": scale, "values": _bytes(column, -scale, scale)})
     return pictures
+
+
+def unit_pictures(model, stride: int) -> list:
+    """For each hidden Dense layer, the pictures (`column_pictures`) of its units' activations A over the grid, from
+    the last forward pass."""
+    return [column_pictures(trace.A, stride) for trace in model.inspect()[:-1]]
 
 
 def unit_states(model, X_train: np.ndarray) -> list:
@@ -76,15 +75,13 @@ def unit_states(model, X_train: np.ndarray) -> list:
     for position, index in enumerate(dense[:-1]):
         following = model.layers[index + 1:dense[position + 1]]
         activation = next((layer for layer in following if layer.family in ("relu", "squashing")), None)
-        n_units = model.layers[index].n_out
-        state = [""] * n_units
-        if activation is not None and activation.family == "relu":
-            dead = np.asarray(activation.input).max(axis=0) <= 0
-            state = ["dead" if d else "" for d in dead]
-        elif activation is not None:
-            share = np.mean(activation.derivative() < SATURATION_DERIVATIVE, axis=0)
-            state = ["saturated" if s > SATURATED_SHARE else "" for s in share]
-        states.append(state)
+        if activation is None:
+            states.append([""] * model.layers[index].n_out)
+        elif activation.family == "relu":
+            states.append(["dead" if dead else "" for dead in dead_units(activation.input)])
+        else:
+            states.append(["saturated" if share > SATURATED_SHARE else ""
+                           for share in saturated_share(activation.derivative())])
     return states
 
 

@@ -19,7 +19,7 @@ from ..training import measures
 from ..training.callbacks import Callback, TerminateOnNaN
 from ..training.trainer import fit
 from . import advice, frames
-from .data import grid, problem
+from .data import features, grid, problem
 from .network import build_loss, build_model, build_optimizer, metric
 from .settings import MAX_LAYERS, MAX_UNITS, Settings
 
@@ -124,40 +124,43 @@ class Session:
         self.condition = threading.Condition()
         self.speed = speed
         self.generation = 0
+        self.version = 0           # grows at every change a stream should send
         self.thread = None
         self.closed = False
         self._start(settings, problem(settings))
 
     # ------------------------------------------------------------------ the run's life
     def _start(self, settings: Settings, data) -> None:
-        self.settings = settings
-        self.problem = data
-        self.model = build_model(settings, self.problem.X_train.shape[1], self.problem.n_out)
-        self.loss = build_loss(settings)
-        self.optimizer = build_optimizer(settings)
-        p = self.problem
-        self.grid_inputs = frames_inputs(p, settings)
-        self.stride = frames.unit_stride(sum(settings.hidden))
-        self.value_range = ((float(min(p.y_train.min(), p.y_test.min())), float(max(p.y_train.max(), p.y_test.max())))
-                            if p.task == "regression" else (0.0, 1.0))
-        self.state = "paused"
-        self.steps_left = 0
-        self.stopping = False
-        self.rows = []             # the latest epochs' rows: epochs first_kept, first_kept + 1, …
-        self.first_kept = 0
-        self.epoch_count = 0
+        """A new run (the previous thread, if any, has ended): its model and state, then its thread. The streams see
+        the new generation only once all of it is in place (under the lock)."""
+        p = data
+        value_range = ((float(min(p.y_train.min(), p.y_test.min())), float(max(p.y_train.max(), p.y_test.max())))
+                       if p.task == "regression" else (0.0, 1.0))
         low, high = KEPT_EPOCHS
-        self.kept_rows = min(high, max(low, KEPT_VALUES // (sum(settings.hidden) + self.problem.n_out)))
-        self.frame = None
-        self.version = 0
-        self.findings = []
-        self.error = None
-        self.message = ""
-        self.last_frame_at = self.last_findings_at = self.last_epoch_at = 0.0
-        self.frame_cost = 0.0      # seconds the last frame took to make
-        self.jobs = []
-        self.generation += 1
-        self.thread = threading.Thread(target=self._train, name=f"playground-run-{id(self)}", daemon=True)
+        with self.condition:
+            self.settings, self.problem, self.value_range = settings, p, value_range
+            self.model = build_model(settings, p.X_train.shape[1], p.n_out)
+            self.loss = build_loss(settings)
+            self.optimizer = build_optimizer(settings)
+            self.grid_inputs = features(grid(p.extent, frames.GRID), settings.features)   # the inputs at the grid
+            self.stride = frames.unit_stride(sum(settings.hidden))
+            self.state = "paused"
+            self.steps_left = 0
+            self.stopping = False
+            self.rows = []             # the latest epochs' rows: epochs first_kept, first_kept + 1, …
+            self.first_kept = 0
+            self.epoch_count = 0
+            self.kept_rows = min(high, max(low, KEPT_VALUES // (sum(settings.hidden) + p.n_out)))
+            self.frame = None
+            self.findings = []
+            self.error = None
+            self.message = ""
+            self.last_frame_at = self.last_findings_at = self.last_epoch_at = 0.0
+            self.frame_cost = 0.0      # seconds the last frame took to make
+            self.jobs = []
+            self.version += 1
+            self.generation += 1
+            self.thread = threading.Thread(target=self._train, name=f"playground-run-{id(self)}", daemon=True)
         self.thread.start()
 
     def _train(self) -> None:
@@ -332,24 +335,18 @@ class Session:
                     "findings": self.findings, "error": self.error, "message": self.message}
 
     def info(self) -> dict:
-        """The run's fixed facts: settings, data points, axes, classes and the layer sizes."""
+        """The run's fixed facts: settings, data points, axes, classes, the layer sizes and the pictures of the
+        input features."""
         p = self.problem
         return {"generation": self.generation, "settings": self.settings.to_dict(), "task": p.task,
-                "extent": p.extent, "grid": frames.GRID,
-                "unit_grid": frames.GRID // self.stride, "limits": {"layers": MAX_LAYERS, "units": MAX_UNITS}, "axes": p.axes, "classes": p.classes,
-                "columns": p.columns,
-                "features": self.settings.features,
+                "extent": p.extent, "grid": frames.GRID, "unit_grid": frames.GRID // self.stride,
+                "limits": {"layers": MAX_LAYERS, "units": MAX_UNITS}, "axes": p.axes, "classes": p.classes,
+                "columns": p.columns, "features": self.settings.features,
+                "inputs": frames.column_pictures(self.grid_inputs, self.stride),
                 "sizes": [p.X_train.shape[1], *self.settings.hidden, p.n_out],
                 "train": {"points": np.round(p.points_train, 4).tolist(), "y": p.y_train.tolist()},
                 "test": {"points": np.round(p.points_test, 4).tolist(), "y": p.y_test.tolist()},
                 "value_range": list(self.value_range)}
-
-
-def frames_inputs(p, settings) -> np.ndarray:
-    """The network's inputs at the picture's grid cells."""
-    from .data import features
-
-    return features(grid(p.extent, frames.GRID), settings.features)
 
 
 def _short(values: np.ndarray) -> list:

@@ -17,12 +17,22 @@ import numpy as np
 SATURATION_DERIVATIVE = 1e-3
 
 
-def dead_fraction(z: np.ndarray) -> float:
-    """Fraction of units whose pre-activation is ≤ 0 on every row of the batch (max over rows ≤ 0). After a
+def dead_units(z: np.ndarray) -> np.ndarray:
+    """Per unit, whether its pre-activation is ≤ 0 on every row of the batch (max over rows ≤ 0). After a
     convolution, (N, C, …), a unit is a channel: dead when z ≤ 0 at every position of every sample."""
     if z.ndim > 2:
-        return float(np.mean(z.max(axis=(0, *range(2, z.ndim))) <= 0))
-    return float(np.mean(z.reshape(len(z), -1).max(axis=0) <= 0))
+        return z.max(axis=(0, *range(2, z.ndim))) <= 0
+    return z.reshape(len(z), -1).max(axis=0) <= 0
+
+
+def dead_fraction(z: np.ndarray) -> float:
+    """Fraction of units that are dead (`dead_units`)."""
+    return float(np.mean(dead_units(z)))
+
+
+def saturated_share(derivative: np.ndarray) -> np.ndarray:
+    """Per unit (column), the share of rows whose derivative f'(z) is below SATURATION_DERIVATIVE."""
+    return np.mean(derivative < SATURATION_DERIVATIVE, axis=0)
 
 
 def saturated_fraction(derivative: np.ndarray) -> float:

@@ -11,7 +11,7 @@
 
   // what the tests (and a curious learner's console) can read
   const pg = window.playground = {
-    runId: null, info: null, frame: null, rows: [], findings: [], state: "starting", epoch: 0, error: null,
+    runId: null, info: null, frame: null, rows: [], findings: [], state: "starting", epoch: 0,
     selected: null, explanation: null, renders: 0, fps: 0, drawnAt: [],
   };
 
@@ -159,7 +159,7 @@
     pg.explanation = null;
     pg.epoch = 0;
     writeSettings(info.settings, info);
-    inputPictures = featurePictures(info);
+    inputPictures = info.inputs.map((input) => picture(info.unit_grid, unitColour(input)));
     $("explanation").innerHTML = "";
     $("explain").disabled = true;
     $("step-caption").textContent = "pick a training point on the picture";
@@ -178,7 +178,6 @@
     pg.state = message.state;
     pg.epoch = message.epoch;
     pg.findings = message.findings;
-    pg.error = message.error;
     if (message.frame) pg.frame = message.frame;
     if (message.error) showError(`Training failed: ${message.error}`);
     else if (message.message) showError(message.message);
@@ -250,8 +249,9 @@
 
   function outputPicture(output, size, strength) {
     const values = decode(output.values);
-    if (output.kind === "probability") return picture(size, (i) => diverging((values[i] / 255 * 2 - 1) * strength));
-    if (output.kind === "value") return picture(size, (i) => diverging((values[i] / 255 * 2 - 1) * strength));
+    if (output.kind !== "classes") {        // P(class 1), or a regression value: orange … white … blue
+      return picture(size, (i) => diverging((values[i] / 255 * 2 - 1) * strength));
+    }
     const classes = decode(output.classes);
     const k = pg.info.classes.length;
     return picture(size, (i) => {
@@ -333,23 +333,7 @@
     context.fillText(`${-extent} … ${extent}`, 4, size - 4);
   }
 
-  let inputPictures = [];
-  function featurePictures(info) {     // each input feature over the plane, as the network sees it
-    const size = info.unit_grid, extent = info.extent;
-    const formulas = {x1: (a) => a, x2: (a, b) => b, "x1^2": (a) => a * a, "x2^2": (a, b) => b * b,
-      x1x2: (a, b) => a * b, sin_x1: (a) => Math.sin(a), sin_x2: (a, b) => Math.sin(b)};
-    return info.features.map((name) => {
-      const values = [];
-      for (let row = 0; row < size; row++) {
-        for (let column = 0; column < size; column++) {
-          const a = ((column + 0.5) / size) * 2 * extent - extent, b = extent - ((row + 0.5) / size) * 2 * extent;
-          values.push(formulas[name](a, b));
-        }
-      }
-      const scale = Math.max(...values.map(Math.abs)) || 1;
-      return picture(size, (i) => diverging(values[i] / scale));
-    });
-  }
+  let inputPictures = [];             // each input feature over the plane, as the network sees it (from the server)
 
   function networkLayout(canvas) {
     const sizes = pg.info.sizes;
