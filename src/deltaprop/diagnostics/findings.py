@@ -144,9 +144,9 @@ def _through_time_advice(layer, exploding: bool) -> str:
         return ("δ grows on its way back through time, step after step through W_hh: clip the gradient's global "
                 "norm (fit(clip_norm=1.0), deltaprop train --clip-norm 1.0), lower the learning rate, or train on "
                 "shorter chunks (fit(tbptt=k))")
-    gated = type(layer).__name__ in ("GRU", "LSTM")
     return ("δ fades on its way back through time, so the first steps barely learn: "
-            + ("use an LSTM or GRU, whose gates carry δ across many steps; " if not gated else "")
+            + ("use an LSTM or GRU, whose gates carry δ across many steps; " if not getattr(layer, "gated", False)
+               else "")
             + "initialise W_hh orthogonally (recurrent_init='orthogonal'), or shorten the sequences")
 
 

@@ -31,8 +31,9 @@ class Layer:
     ``dp.mlp`` and Sequential):
 
     * ``kind`` — ``"weights"`` (a learned map such as Z = A·W + b, whose δ is recorded and judged
-      for vanishing/exploding gradients), ``"recurrent"`` (RNN, GRU, LSTM: the same through time), ``"activation"``, ``"normalization"``, ``"noise"``
-      (dropout), ``"shape"`` (flatten, pooling), ``"block"`` (a Residual holding layers) or ``"other"``;
+      for vanishing/exploding gradients), ``"recurrent"`` (RNN, GRU, LSTM: the same through time),
+      ``"activation"``, ``"normalization"``, ``"noise"`` (dropout), ``"shape"`` (flatten, pooling), ``"block"``
+      (a Residual holding layers) or ``"other"``;
     * ``family`` — for activations: ``"relu"`` (units can die; He init suits them) or
       ``"squashing"`` (sigmoid, tanh: units saturate; Glorot init suits them), else None;
     * ``recommended_init`` — the weight initializer that keeps the variance of a Dense layer in

@@ -61,6 +61,8 @@ class _Recurrent(Layer):
 
     kind = "recurrent"
     cell_name = "rnn"
+    #: True for cells whose gates carry δ across many steps (GRU, LSTM): what diagnose's advice needs to know
+    gated = False
 
     def __init__(self, n_in: int, hidden: int, *, num_layers: int = 1, bidirectional: bool = False,
                  return_sequences: bool = False, mask_value: float | None = None, nonlinearity: str = "tanh",
@@ -461,6 +463,8 @@ class RNN(_Recurrent):
 
 class _Gated(_Recurrent):
     """GRU and LSTM: their gates fix the nonlinearities, so they take no ``nonlinearity``."""
+
+    gated = True
 
     def __init__(self, n_in: int, hidden: int, *, num_layers: int = 1, bidirectional: bool = False,
                  return_sequences: bool = False, mask_value: float | None = None, bptt_steps: int | None = None,
